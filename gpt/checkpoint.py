@@ -1,0 +1,224 @@
+"""Checkpoints: safetensors weights + a JSON sidecar, written so a crash never corrupts them.
+
+A checkpoint is a directory::
+
+    model.safetensors      weights (the tied lm_head is not stored twice)
+    checkpoint.json        model config, tokenizer, sha256 of every file, anything the caller adds
+    optimizer.safetensors  (optional) optimizer tensors, for resuming training
+
+It is written into a hidden temporary directory and renamed into place in one step, so a
+reader sees either the whole previous checkpoint or the whole new one, never half of one.
+Nothing here uses pickle: loading a checkpoint cannot run code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from gpt.config import ConfigError, GPTConfig, check_vocab_matches
+from gpt.model import GPT
+from gpt.tokenizers import Tokenizer, TokenizerError, tokenizer_from_spec
+
+WEIGHTS = "model.safetensors"
+SIDECAR = "checkpoint.json"
+OPTIMIZER = "optimizer.safetensors"
+FORMAT_VERSION = 1
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be used; the message names the file and the problem."""
+
+
+@dataclass
+class LoadedModel:
+    model: GPT
+    tokenizer: Tokenizer
+    meta: dict[str, Any]  # the sidecar's contents (config, tokenizer, training info)
+    path: Path
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def model_tensors(model: GPT) -> dict[str, torch.Tensor]:
+    """State dict without the tied lm_head (safetensors refuses shared storage)."""
+    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}
+
+
+def flatten_optimizer_state(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Split a torch optimizer state_dict into tensors (for safetensors) and JSON-able rest."""
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for pid, slots in state["state"].items():
+        for name, value in slots.items():
+            if torch.is_tensor(value):
+                tensors[f"{pid}.{name}"] = value.detach().cpu().contiguous()
+            else:
+                scalars.setdefault(str(pid), {})[name] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def unflatten_optimizer_state(tensors: dict[str, torch.Tensor], rest: dict[str, Any]) -> dict[str, Any]:
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        pid, name = key.split(".", 1)
+        state.setdefault(int(pid), {})[name] = value
+    for pid, slots in rest.get("scalars", {}).items():
+        state.setdefault(int(pid), {}).update(slots)
+    return {"state": state, "param_groups": rest["param_groups"]}
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def save_checkpoint(
+    path: str | Path,
+    model: GPT,
+    tokenizer: Tokenizer,
+    extra: dict[str, Any] | None = None,
+    optimizer_state: dict[str, Any] | None = None,
+) -> Path:
+    """Write a checkpoint directory atomically; an existing one at ``path`` is replaced whole."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{path.name}-", dir=path.parent))
+    try:
+        save_file(model_tensors(model), str(tmp / WEIGHTS))
+        meta: dict[str, Any] = {
+            "format_version": FORMAT_VERSION,
+            "config": model.config.to_dict(),
+            "tokenizer": tokenizer.to_spec(),
+            **(extra or {}),
+        }
+        if optimizer_state is not None:
+            tensors, rest = flatten_optimizer_state(optimizer_state)
+            save_file(tensors, str(tmp / OPTIMIZER))
+            meta["optimizer"] = rest
+        meta["sha256"] = {name: _sha256(tmp / name) for name in (WEIGHTS, OPTIMIZER) if (tmp / name).exists()}
+        with open(tmp / SIDECAR, "w", encoding="utf-8") as f:
+            json.dump(meta, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        for name in (WEIGHTS, OPTIMIZER):
+            if (tmp / name).exists():
+                with open(tmp / name, "rb") as f:
+                    os.fsync(f.fileno())
+        _swap_into_place(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def _swap_into_place(tmp: Path, path: Path) -> None:
+    """Rename tmp -> path. An old checkpoint is moved aside first and removed only afterwards."""
+    old = None
+    if path.exists():
+        old = path.with_name(f".old-{path.name}-{os.getpid()}")
+        os.replace(path, old)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def read_meta(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    sidecar = path / SIDECAR
+    if not sidecar.is_file():
+        raise CheckpointError(f"{path} is not a checkpoint: {SIDECAR} is missing")
+    try:
+        meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{sidecar} is damaged and cannot be read ({exc})") from exc
+    if not isinstance(meta, dict) or "config" not in meta or "tokenizer" not in meta:
+        raise CheckpointError(f"{sidecar} lacks the model config or tokenizer description")
+    return meta
+
+
+def _verify_file(path: Path, name: str, meta: dict[str, Any]) -> None:
+    expected = meta.get("sha256", {}).get(name)
+    if not (path / name).is_file():
+        raise CheckpointError(f"{path / name} is missing")
+    if expected and _sha256(path / name) != expected:
+        raise CheckpointError(f"{path / name} is corrupt or half-written (its checksum does not match)")
+
+
+def check_state_dict(model: GPT, tensors: dict[str, torch.Tensor], source: str) -> None:
+    """Refuse weights whose names or shapes do not fit the model built from the config."""
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items() if k != "lm_head.weight"}
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing {', '.join(missing[:5])}")
+        if unexpected:
+            parts.append(f"unexpected {', '.join(unexpected[:5])}")
+        raise CheckpointError(f"{source} does not match its config: {'; '.join(parts)}")
+    for name, shape in expected.items():
+        if tuple(tensors[name].shape) != shape:
+            raise CheckpointError(
+                f"{source}: tensor {name} has shape {tuple(tensors[name].shape)} but the config needs {shape}"
+            )
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
+    """Load a checkpoint directory, verifying checksums, names and shapes before use."""
+    path = Path(path)
+    meta = read_meta(path)
+    try:
+        cfg = GPTConfig.from_dict(meta["config"])
+        tokenizer = tokenizer_from_spec(meta["tokenizer"])
+        check_vocab_matches(cfg, tokenizer.vocab_size)
+    except (ConfigError, TokenizerError, TypeError) as exc:
+        raise CheckpointError(f"{path}: {exc}") from exc
+    _verify_file(path, WEIGHTS, meta)
+    try:
+        tensors = load_file(str(path / WEIGHTS))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path / WEIGHTS} cannot be read as safetensors ({exc})") from exc
+    model = GPT(cfg)
+    check_state_dict(model, tensors, str(path / WEIGHTS))
+    model.load_state_dict(tensors, strict=False)  # lm_head is tied to wte
+    model.to(device).eval()
+    return LoadedModel(model=model, tokenizer=tokenizer, meta=meta, path=path)
+
+
+def load_optimizer_state(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    meta = read_meta(path)
+    if "optimizer" not in meta:
+        raise CheckpointError(f"{path} holds no optimizer state, so training cannot resume from it")
+    _verify_file(path, OPTIMIZER, meta)
+    try:
+        tensors = load_file(str(path / OPTIMIZER))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path / OPTIMIZER} cannot be read ({exc})") from exc
+    return unflatten_optimizer_state(tensors, meta["optimizer"])

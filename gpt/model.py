@@ -1,0 +1,200 @@
+"""GPT-2 written from scratch in plain PyTorch, with an inspection path for teaching.
+
+Two paths through attention, one model:
+- training/generation (``model(idx)``): PyTorch's fused scaled_dot_product_attention;
+- inspection (``model.trace(ids)``): the literal steps of ``gpt.attention.attention_steps``,
+  recorded into a ``Trace`` that belongs to that one call (never stored on the model,
+  so one cached model can serve many browser sessions at once).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from gpt.attention import attention_steps
+from gpt.config import GPTConfig
+from gpt.trace import LayerTrace, Trace, TraceOptions
+
+
+def sinusoidal_positions(n_positions: int, n_embd: int) -> torch.Tensor:
+    """The original Transformer's encoding: PE[pos, 2i] = sin(pos / 10000^(2i/d)), cos for 2i+1."""
+    position = torch.arange(n_positions, dtype=torch.float32).unsqueeze(1)  # (T, 1)
+    div_term = torch.exp(torch.arange(0, n_embd, 2, dtype=torch.float32) * (-math.log(10000.0) / n_embd))
+    pe = torch.zeros(n_positions, n_embd)
+    pe[:, 0::2] = torch.sin(position * div_term)
+    pe[:, 1::2] = torch.cos(position * div_term)
+    return pe
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.n_head = cfg.n_head
+        self.n_embd = cfg.n_embd
+        self.dropout = cfg.dropout
+        self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=cfg.bias)  # W_q, W_k, W_v side by side
+        self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)  # output projection W_o
+        self.resid_dropout = nn.Dropout(cfg.dropout)
+
+    def split_heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """X (B, T, C) -> Q, K, V each (B, nh, T, hs)."""
+        B, T, C = x.shape
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+        shape = (B, T, self.n_head, C // self.n_head)
+        return tuple(t.view(shape).transpose(1, 2) for t in (q, k, v))  # type: ignore[return-value]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        q, k, v = self.split_heads(x)
+        y = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True
+        )  # (B, nh, T, hs)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)  # concatenate heads
+        return self.resid_dropout(self.c_proj(y))
+
+    def forward_traced(self, x: torch.Tensor, options: TraceOptions) -> dict[str, torch.Tensor]:
+        """The same attention as ``forward``, step by step, returning what a trace keeps."""
+        B, T, C = x.shape
+        q, k, v = self.split_heads(x)
+        steps = attention_steps(q, k, v, scale=options.scale, causal=options.causal)
+        concat = steps.context_vec.transpose(1, 2).contiguous().view(B, T, C)
+        attn_out = self.c_proj(concat)
+        return {"q": q, "k": k, "v": v, "context_vec": steps.context_vec, "concat": concat, "attn_out": attn_out}
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.c_fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=cfg.bias)
+        self.gelu = nn.GELU(approximate="tanh")  # GPT-2's GELU
+        self.c_proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd, bias=cfg.bias)
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
+
+
+class Block(nn.Module):
+    """Pre-LayerNorm transformer block: x + attn(ln(x)), then x + mlp(ln(x))."""
+
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.attn = CausalSelfAttention(cfg)
+        self.ln_2 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.mlp = MLP(cfg)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+    def forward_traced(self, resid_in: torch.Tensor, options: TraceOptions) -> dict[str, torch.Tensor]:
+        x = self.ln_1(resid_in)
+        rec = self.attn.forward_traced(x, options)
+        resid_mid = resid_in + rec["attn_out"]
+        resid_out = resid_mid + self.mlp(self.ln_2(resid_mid))
+        return {"resid_in": resid_in, "x": x, **rec, "resid_mid": resid_mid, "resid_out": resid_out}
+
+
+class GPT(nn.Module):
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.config = cfg
+        self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)  # token embeddings
+        if cfg.pos_encoding == "learned":
+            self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd)  # learned position embeddings (GPT-2)
+        else:
+            self.wpe = None
+            self.register_buffer("sinusoid", sinusoidal_positions(cfg.block_size, cfg.n_embd), persistent=False)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.h = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
+        self.ln_f = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
+        self.lm_head.weight = self.wte.weight  # weight tying, as GPT-2
+        self.apply(self._init_weights)
+        for name, p in self.named_parameters():
+            if name.endswith("c_proj.weight"):  # GPT-2: scale residual projections by depth
+                torch.nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * cfg.n_layer))
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if module.bias is not None:
+                torch.nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def num_params(self, non_embedding: bool = False) -> int:
+        n = sum(p.numel() for p in self.parameters())
+        if non_embedding and self.wpe is not None:
+            n -= self.wpe.weight.numel()
+        return n
+
+    def position_embeddings(self, t: int, device: torch.device) -> torch.Tensor:
+        """(T, C) position vectors: learned rows for GPT-2, fixed sinusoids otherwise."""
+        if self.wpe is not None:
+            return self.wpe(torch.arange(t, device=device))
+        return self.sinusoid[:t]
+
+    def _check_length(self, t: int) -> None:
+        if t == 0:
+            raise ValueError("cannot run the model on an empty sequence of tokens")
+        if t > self.config.block_size:
+            raise ValueError(f"sequence of {t} tokens is longer than the model's context ({self.config.block_size})")
+
+    def forward(
+        self, idx: torch.Tensor, targets: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """idx (B, T) token ids -> logits (B, T, vocab), and the cross-entropy loss if targets given."""
+        B, T = idx.shape
+        self._check_length(T)
+        x = self.drop(self.wte(idx) + self.position_embeddings(T, idx.device))  # (B, T, C)
+        for block in self.h:
+            x = block(x)
+        logits = self.lm_head(self.ln_f(x))  # (B, T, vocab)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
+        return logits, loss
+
+    @torch.no_grad()
+    def trace(self, token_ids: Sequence[int] | torch.Tensor, options: TraceOptions | None = None) -> Trace:
+        """Run one sequence through the model step by step and return everything it computed.
+
+        Dropout is never applied here (inspection shows the deterministic model). The
+        per-head T x T matrices are not stored: ``LayerTrace.steps`` recomputes them on
+        demand from the stored Q, K, V with the same function, so a long input does not
+        materialise layers x heads x T x T numbers unless a page asks for them.
+        """
+        options = options or TraceOptions()
+        device = self.wte.weight.device
+        idx = torch.as_tensor(list(token_ids) if not torch.is_tensor(token_ids) else token_ids, device=device)
+        idx = idx.view(1, -1).long()
+        T = idx.shape[1]
+        self._check_length(T)
+        tok_emb = self.wte(idx)  # (1, T, C)
+        pos_emb = self.position_embeddings(T, device).unsqueeze(0)  # (1, T, C)
+        x = tok_emb + pos_emb
+        layers = []
+        for block in self.h:
+            rec = block.forward_traced(x, options)
+            layers.append(LayerTrace.from_batch(rec, options))
+            x = rec["resid_out"]
+        final_norm = self.ln_f(x)
+        logits = self.lm_head(final_norm)
+        return Trace(
+            token_ids=idx[0].tolist(),
+            tok_emb=tok_emb[0],
+            pos_emb=pos_emb[0],
+            embeddings=(tok_emb + pos_emb)[0],
+            layers=layers,
+            final_norm=final_norm[0],
+            logits=logits[0],
+            options=options,
+        )

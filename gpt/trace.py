@@ -1,0 +1,78 @@
+"""What one inspection call records: a plain value object, owned by the caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from gpt.attention import AttentionSteps, attention_steps
+
+
+@dataclass(frozen=True)
+class TraceOptions:
+    """Teaching switches, applied only on the inspection path."""
+
+    scale: bool = True  # divide scores by sqrt(d_k); off shows why the scaling matters
+    causal: bool = True  # hide future tokens; off lets every token see the whole sentence
+
+
+@dataclass(frozen=True)
+class LayerTrace:
+    """One block's attention for a single sequence. Shapes: (T, C) or (nh, T, hs)."""
+
+    resid_in: torch.Tensor  # (T, C) residual stream entering the block
+    x: torch.Tensor  # (T, C) ln_1(resid_in): the X that Q, K and V are made from
+    q: torch.Tensor  # (nh, T, hs)
+    k: torch.Tensor  # (nh, T, hs)
+    v: torch.Tensor  # (nh, T, hs)
+    context_vec: torch.Tensor  # (nh, T, hs) attention weights @ V, per head
+    concat: torch.Tensor  # (T, C) heads side by side
+    attn_out: torch.Tensor  # (T, C) concat @ W_o + b_o
+    resid_mid: torch.Tensor  # (T, C) resid_in + attn_out
+    resid_out: torch.Tensor  # (T, C) after the MLP's residual add
+    options: TraceOptions
+
+    @classmethod
+    def from_batch(cls, rec: dict[str, torch.Tensor], options: TraceOptions) -> LayerTrace:
+        return cls(**{name: t[0] for name, t in rec.items()}, options=options)
+
+    @property
+    def n_head(self) -> int:
+        return self.q.shape[0]
+
+    def steps(self, head: int | None = None) -> AttentionSteps:
+        """All attention steps for one head (T x T matrices) or for every head (nh x T x T)."""
+        if head is None:
+            return attention_steps(self.q, self.k, self.v, scale=self.options.scale, causal=self.options.causal)
+        if not 0 <= head < self.n_head:
+            raise IndexError(f"head {head} does not exist; this layer has heads 0..{self.n_head - 1}")
+        return attention_steps(
+            self.q[head], self.k[head], self.v[head], scale=self.options.scale, causal=self.options.causal
+        )
+
+    def attn_weights(self) -> torch.Tensor:
+        """(nh, T, T) softmax weights of every head."""
+        return self.steps().attn_weights
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Everything the model computed for one sequence, from token ids to logits."""
+
+    token_ids: list[int]
+    tok_emb: torch.Tensor  # (T, C) rows of the token embedding matrix
+    pos_emb: torch.Tensor  # (T, C) position vectors (learned or sinusoidal)
+    embeddings: torch.Tensor  # (T, C) their sum: the input to the first block
+    layers: list[LayerTrace]
+    final_norm: torch.Tensor  # (T, C) ln_f of the last residual stream
+    logits: torch.Tensor  # (T, vocab) next-token scores at every position
+    options: TraceOptions
+
+    @property
+    def n_tokens(self) -> int:
+        return len(self.token_ids)
+
+    def next_token_probs(self, position: int = -1) -> torch.Tensor:
+        """(vocab,) softmax of the logits at one position (the last by default)."""
+        return torch.softmax(self.logits[position].float(), dim=-1)

@@ -1,0 +1,182 @@
+"""The small set of figure builders every page uses. Plotly only: no Streamlit here.
+
+Token labels are escaped before they reach Plotly (which interprets some HTML in text),
+and carry their position so that repeated tokens get separate rows and columns.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+# Diverging for scores (sign matters), sequential for weights and probabilities.
+SCORES_SCALE = "RdBu_r"
+WEIGHTS_SCALE = "Blues"
+MASKED_COLOUR = "rgba(160,160,160,0.35)"
+MAX_CELL_TEXT = 24  # above this many rows or columns, numbers go to hover only
+
+
+def safe_label(text: str) -> str:
+    """Escape text for Plotly labels so '<script>' or '<b>' shows as typed, never as markup."""
+    return html.escape(text, quote=False)
+
+
+def token_labels(tokens: Sequence[str]) -> list[str]:
+    """'3: fox' style labels; the position keeps repeated tokens apart. Figures escape them."""
+    return [f"{i}: {t}" for i, t in enumerate(tokens)]
+
+
+def provenance_text(provenance: Mapping[str, object] | None) -> str:
+    if not provenance:
+        return ""
+    return " · ".join(f"{k}: {safe_label(str(v))}" for k, v in provenance.items() if v is not None)
+
+
+def _layout(fig: go.Figure, title: str, provenance: Mapping[str, object] | None, height: int) -> go.Figure:
+    sub = provenance_text(provenance)
+    full = safe_label(title) + (f"<br><sup>{sub}</sup>" if sub else "")
+    fig.update_layout(title={"text": full, "x": 0.0}, height=height, margin={"l": 10, "r": 10, "t": 70, "b": 10})
+    return fig
+
+
+def _cell_text(values: np.ndarray, decimals: int) -> np.ndarray:
+    out = np.empty(values.shape, dtype=object)
+    for idx, v in np.ndenumerate(values):
+        out[idx] = "−∞" if v == -math.inf else ("" if math.isnan(v) else f"{v:.{decimals}f}")
+    return out
+
+
+def heatmap(
+    values: np.ndarray,
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    *,
+    title: str,
+    kind: str = "weights",
+    provenance: Mapping[str, object] | None = None,
+    decimals: int = 2,
+    row_title: str = "query (row)",
+    col_title: str = "key (column)",
+    height: int | None = None,
+) -> go.Figure:
+    """A labelled heatmap (labels as shown, e.g. from ``token_labels``; escaped here). kind: "weights" (0..1, sequential), "scores" (diverging, masked
+    cells greyed and written −∞), or "values" (diverging, e.g. embeddings)."""
+    values = np.asarray(values, dtype=np.float64)
+    masked = np.isneginf(values)
+    shown = np.where(masked, np.nan, values)  # masked cells are drawn as gaps, not a huge colour
+    finite = shown[np.isfinite(shown)]
+    colour: dict[str, object]
+    if kind == "weights":
+        colour = {
+            "colorscale": WEIGHTS_SCALE,
+            "zmin": 0.0,
+            "zmax": max(1e-9, float(finite.max())) if finite.size else 1,
+        }
+    else:
+        bound = float(np.abs(finite).max()) if finite.size else 1.0
+        colour = {"colorscale": SCORES_SCALE, "zmid": 0.0, "zmin": -bound, "zmax": bound}
+    rows, cols = values.shape
+    text = _cell_text(values, decimals)
+    show_text = rows <= MAX_CELL_TEXT and cols <= MAX_CELL_TEXT
+    ylabels = [safe_label(str(label)) for label in row_labels]
+    xlabels = [safe_label(str(label)) for label in col_labels]
+    fig = go.Figure(
+        go.Heatmap(
+            z=shown,
+            x=list(range(cols)),
+            y=list(range(rows)),
+            text=text,
+            texttemplate="%{text}" if show_text else None,
+            customdata=np.array([[f"{ylabels[r]} → {xlabels[c]}" for c in range(cols)] for r in range(rows)]),
+            hovertemplate="%{customdata}<br>value: %{text}<extra></extra>",
+            hoverongaps=True,
+            **colour,
+        )
+    )
+    if masked.any():
+        fig.add_trace(
+            go.Heatmap(
+                z=np.where(masked, 1.0, np.nan),
+                x=list(range(cols)),
+                y=list(range(rows)),
+                colorscale=[[0, MASKED_COLOUR], [1, MASKED_COLOUR]],
+                showscale=False,
+                text=text,
+                texttemplate="%{text}" if show_text else None,
+                hovertemplate="masked (future token): −∞<extra></extra>",
+            )
+        )
+    fig.update_xaxes(tickvals=list(range(cols)), ticktext=xlabels, title=col_title, side="top", tickangle=-45)
+    fig.update_yaxes(tickvals=list(range(rows)), ticktext=ylabels, title=row_title, autorange="reversed")
+    return _layout(fig, title, provenance, height or max(320, 120 + 26 * rows))
+
+
+def bar_chart(
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    title: str,
+    value_title: str = "probability",
+    provenance: Mapping[str, object] | None = None,
+    highlight: int | None = None,
+) -> go.Figure:
+    """Horizontal bars, best first, labels escaped; ``highlight`` marks one bar (e.g. the chosen token)."""
+    colours = ["#d62728" if i == highlight else "#1f77b4" for i in range(len(values))]
+    fig = go.Figure(
+        go.Bar(
+            x=list(values),
+            y=[f"{i + 1}. {safe_label(label)}" for i, label in enumerate(labels)],
+            orientation="h",
+            marker_color=colours,
+            text=[f"{v:.4f}" for v in values],
+            textposition="auto",
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title=value_title)
+    return _layout(fig, title, provenance, max(300, 90 + 28 * len(values)))
+
+
+def line_chart(
+    series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    *,
+    title: str,
+    x_title: str,
+    y_title: str,
+    provenance: Mapping[str, object] | None = None,
+    log_y: bool = False,
+) -> go.Figure:
+    """One line per named series of (x, y) values."""
+    fig = go.Figure()
+    for name, (xs, ys) in series.items():
+        fig.add_trace(
+            go.Scatter(x=list(xs), y=list(ys), mode="lines+markers" if len(xs) < 40 else "lines", name=safe_label(name))
+        )
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title=y_title, type="log" if log_y else "linear")
+    return _layout(fig, title, provenance, 380)
+
+
+def scatter_2d(
+    xy: np.ndarray,
+    labels: Sequence[str],
+    *,
+    title: str,
+    provenance: Mapping[str, object] | None = None,
+    x_title: str = "PC 1",
+    y_title: str = "PC 2",
+) -> go.Figure:
+    """Points with their (escaped) token labels, e.g. a PCA projection of embeddings."""
+    escaped = [safe_label(label) for label in labels]
+    fig = go.Figure(
+        go.Scatter(
+            x=xy[:, 0], y=xy[:, 1], mode="markers+text", text=escaped, textposition="top center", hovertext=escaped
+        )
+    )
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title=y_title)
+    return _layout(fig, title, provenance, 420)

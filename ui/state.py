@@ -1,0 +1,83 @@
+"""State shared by every page (sentence, model, layer, head, step), mirrored in the URL.
+
+Widgets are drawn by different pages, and Streamlit forgets a widget's value when its page
+is not shown; so the value lives under a plain session key and each widget is bound to
+it. The URL (``st.query_params``) carries the same values so a shared link opens the
+same view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+DEFAULT_SENTENCE = "The quick brown fox jumps over the lazy dog"
+DEFAULT_MODEL = "demo:shakespeare-char"
+
+# key -> (default, parser from a URL string)
+SHARED: dict[str, tuple[Any, Callable[[str], Any]]] = {
+    "sentence": (DEFAULT_SENTENCE, str),
+    "model": (DEFAULT_MODEL, str),
+    "layer": (0, int),
+    "head": (0, int),
+    "step": (0, int),
+}
+MAX_URL_SENTENCE = 2000  # characters of the sentence put into the URL
+
+
+def init() -> None:
+    """Seed the shared values once per browser session, from the URL when it has them."""
+    if st.session_state.get("_state_ready"):
+        return
+    for key, (default, parse) in SHARED.items():
+        raw = st.query_params.get(key)
+        try:
+            value = parse(raw) if raw is not None else default
+        except (TypeError, ValueError):
+            value = default
+        st.session_state[key] = value
+    st.session_state["_state_ready"] = True
+
+
+def get(key: str) -> Any:
+    init()
+    return st.session_state[key]
+
+
+def put(key: str, value: Any) -> None:
+    st.session_state[key] = value
+    publish()
+
+
+def bind(key: str, clamp: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+    """kwargs for a widget that edits shared value ``key``: ``st.slider(..., **bind("layer"))``.
+
+    ``clamp`` fixes a value that no longer fits (e.g. layer 7 after switching to a 4-layer model).
+    """
+    init()
+    if clamp is not None:
+        st.session_state[key] = clamp(st.session_state[key])
+    widget_key = f"w_{key}"
+    if st.session_state.get(widget_key) != st.session_state[key]:
+        st.session_state[widget_key] = st.session_state[key]
+
+    def copy_back() -> None:
+        st.session_state[key] = st.session_state[widget_key]
+
+    return {"key": widget_key, "on_change": copy_back}
+
+
+def publish() -> None:
+    """Write the shared values into the URL so the current view can be shared as a link."""
+    params = {}
+    for key in SHARED:
+        value = st.session_state.get(key)
+        if value is None:
+            continue
+        text = str(value)
+        params[key] = text[:MAX_URL_SENTENCE] if key == "sentence" else text
+    current = {k: st.query_params.get(k) for k in params}
+    if current != params:
+        st.query_params.update(params)

@@ -1,0 +1,125 @@
+"""Shared fixtures: an isolated runs folder, and a real Streamlit server + Chromium for browser tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+APP_READY = "[data-testid=stApp][data-test-script-state=notRunning]"
+
+
+@pytest.fixture(autouse=True)
+def isolated_runs_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own empty runs folder, so no test sees (or harms) real runs."""
+    path = tmp_path_factory.mktemp("runs")
+    monkeypatch.setenv("ATTN_EXPLORER_RUNS_DIR", str(path))
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url: str, timeout: float) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server at {url} did not start within {timeout} s")
+
+
+class StreamlitServer:
+    """`streamlit run app.py` on a free localhost port, stopped at the end of the test."""
+
+    def __init__(self, runs_dir: Path, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = ARTIFACTS / f"streamlit-{self.port}.log"
+        ARTIFACTS.mkdir(exist_ok=True)
+        full_env = {**os.environ, "ATTN_EXPLORER_RUNS_DIR": str(runs_dir), **(env or {})}
+        cmd = [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={self.port}"]
+        cmd += ["--server.address=127.0.0.1", "--server.headless=true"]
+        self._log_file = open(self.log, "w")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=self._log_file, stderr=subprocess.STDOUT)
+        _wait_http(f"{self.url}/_stcore/health", 60)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._log_file.close()
+
+
+@pytest.fixture
+def streamlit_server(isolated_runs_dir: Path) -> Iterator[StreamlitServer]:
+    server = StreamlitServer(isolated_runs_dir)
+    yield server
+    server.stop()
+
+
+def _browser_available() -> bool:
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        return False
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.fixture
+def browser():
+    """Headless Debian Chromium driven by Playwright. Missing browser: skip locally, fail in CI."""
+    if not _browser_available():
+        if os.environ.get("ATTN_EXPLORER_REQUIRE_BROWSER"):
+            pytest.fail("Chromium/playwright are required for browser tests in CI but are missing")
+        pytest.skip("needs /usr/bin/chromium and the playwright package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def wait_for_app(page, timeout: float = 60_000) -> None:
+    """Wait until Streamlit has finished running the script for this page."""
+    page.wait_for_selector(APP_READY, timeout=timeout)
+    page.wait_for_timeout(300)  # let the last delta render
+    page.wait_for_selector(APP_READY, timeout=timeout)
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

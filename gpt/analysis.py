@@ -1,0 +1,237 @@
+"""Small, pure helpers behind the explorer pages: tokenizer comparisons, token bytes,
+model facts, 2-D projections and similarities of vectors, rows for next-token tables.
+
+Nothing here draws anything; the pages turn these values into figures and tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gpt.config import GPTConfig
+from gpt.generate import GenerationStep
+from gpt.tokenizers import Tokenizer, TokenPiece, get_tokenizer, split_words, visible
+
+# --------------------------------------------------------------------------- tokenizers
+
+
+@lru_cache(maxsize=4)
+def corpus_tokenizer(kind: str, corpus_path: str) -> Tokenizer:
+    """A char or word tokenizer whose vocabulary comes from a corpus file (built once per file).
+
+    Tokenizers are read-only after construction, so sharing one between sessions is safe.
+    """
+    text = Path(corpus_path).read_text(encoding="utf-8")
+    return get_tokenizer(kind, text)
+
+
+def token_bytes(tokenizer: Tokenizer, piece: TokenPiece) -> bytes:
+    """The bytes a token stands for. For GPT-2 these are the BPE table's bytes, which may be
+    part of one multi-byte character (an emoji is often split over 2-3 tokens)."""
+    byte_fn = getattr(tokenizer, "token_bytes", None)
+    if callable(byte_fn):
+        return byte_fn(piece.id)
+    return piece.text.encode("utf-8", errors="replace")
+
+
+def hex_bytes(data: bytes) -> str:
+    """'54 68 65' style hex, one pair per byte."""
+    return " ".join(f"{b:02x}" for b in data)
+
+
+def token_table_rows(tokenizer: Tokenizer, pieces: Sequence[TokenPiece]) -> list[dict[str, Any]]:
+    """One row per token: position, the token as shown (whitespace visible), its id, its bytes."""
+    rows = []
+    for position, piece in enumerate(pieces):
+        data = token_bytes(tokenizer, piece)
+        rows.append(
+            {
+                "position": position,
+                "token": visible(piece.text),
+                "id": piece.id,
+                "bytes (hex)": hex_bytes(data),
+                "n_bytes": len(data),
+                "in vocabulary": piece.known,
+            }
+        )
+    return rows
+
+
+def count_words(text: str) -> int:
+    """Words and punctuation marks, split the way the simple word tokenizer splits."""
+    return len(split_words(text))
+
+
+@dataclass(frozen=True)
+class TokenizerSummary:
+    """How one tokenizer cuts a text: its pieces and how many were not in its vocabulary."""
+
+    name: str
+    pieces: list[TokenPiece]
+    vocab_size: int
+
+    @property
+    def n_tokens(self) -> int:
+        return len(self.pieces)
+
+    @property
+    def n_unknown(self) -> int:
+        return sum(1 for p in self.pieces if not p.known)
+
+
+def compare_tokenizers(text: str, tokenizers: Mapping[str, Tokenizer]) -> list[TokenizerSummary]:
+    """The same text under several tokenizers, in the order given."""
+    return [TokenizerSummary(name, tok.pieces(text), tok.vocab_size) for name, tok in tokenizers.items()]
+
+
+# --------------------------------------------------------------------------- model facts
+
+_META_LABELS = {
+    "iter": "training iterations",
+    "train_loss": "training loss",
+    "val_loss": "validation loss",
+    "best_val_loss": "best validation loss",
+    "seed": "random seed",
+    "dataset": "dataset",
+    "corpus": "corpus",
+    "run_id": "run",
+    "created": "created",
+    "saved_at": "saved at",
+    "source": "weights from",
+    "tokens_seen": "tokens seen",
+}
+_META_SKIP = {"config", "tokenizer", "files", "sha256", "format_version", "optimizer", "untrained"}
+
+POSITION_KIND_TEXT = {
+    "learned": "learned (a trained table with one vector per position, as in GPT-2)",
+    "sinusoidal": "sinusoidal (fixed sines and cosines, as in the original Transformer)",
+}
+
+
+def model_facts(config: GPTConfig, n_params: int, tokenizer_name: str, vocab_size: int) -> list[tuple[str, str]]:
+    """(fact, value) rows describing a model's shape, for a table a teacher can read out."""
+    return [
+        ("layers (transformer blocks)", str(config.n_layer)),
+        ("attention heads per layer", str(config.n_head)),
+        ("d_model (embedding width)", str(config.n_embd)),
+        ("d_k (dimensions per head)", str(config.head_size)),
+        ("context (longest input, tokens)", str(config.block_size)),
+        ("parameters", f"{n_params:,}"),
+        ("tokenizer", f"{tokenizer_name} ({vocab_size:,} token ids)"),
+        ("positional encoding", POSITION_KIND_TEXT.get(config.pos_encoding, config.pos_encoding)),
+    ]
+
+
+def _format_meta_value(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def training_facts(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Readable (fact, value) rows from a checkpoint's sidecar: known keys first, then any other
+    simple values the trainer recorded. Nested structures (config, file hashes) are left out."""
+    rows: list[tuple[str, str]] = []
+    if meta.get("untrained"):
+        rows.append(("training", "none: random weights (what attention looks like before learning)"))
+    for key, label in _META_LABELS.items():
+        if key in meta and isinstance(meta[key], (str, int, float)):
+            rows.append((label, _format_meta_value(meta[key])))
+    for key, value in meta.items():
+        if key in _META_LABELS or key in _META_SKIP:
+            continue
+        if isinstance(value, (str, int, float, bool)):
+            rows.append((key.replace("_", " "), _format_meta_value(value)))
+    return rows
+
+
+# --------------------------------------------------------------------------- vectors
+
+
+@dataclass(frozen=True)
+class Projection:
+    coords: torch.Tensor  # (N, 2) the points on the first two principal axes
+    explained: tuple[float, float]  # share of the total variance each axis keeps (0..1)
+
+
+def pca_2d(vectors: torch.Tensor) -> Projection:
+    """Project (N, C) vectors onto their two main directions of variation (PCA through SVD).
+
+    With fewer than two distinct points there is no direction to find; the points land at 0.
+    Signs of principal axes are arbitrary; we fix them so the result does not flip between runs.
+    """
+    x = vectors.detach().double()
+    n = x.shape[0]
+    centred = x - x.mean(dim=0, keepdim=True)
+    if n < 2 or float(centred.abs().max()) == 0.0:
+        return Projection(torch.zeros(n, 2), (0.0, 0.0))
+    _, s, vh = torch.linalg.svd(centred, full_matrices=False)  # centred = U diag(s) Vh
+    axes = vh[:2]  # (k<=2, C)
+    # Deterministic sign: the largest-magnitude coordinate of each axis is positive.
+    signs = torch.sign(axes.gather(1, axes.abs().argmax(dim=1, keepdim=True)))
+    axes = axes * torch.where(signs == 0, torch.ones_like(signs), signs)
+    coords = centred @ axes.T  # (N, k)
+    if coords.shape[1] < 2:
+        coords = torch.cat([coords, torch.zeros(n, 2 - coords.shape[1], dtype=coords.dtype)], dim=1)
+    variance = s**2
+    total = float(variance.sum())
+    shares = [float(v) / total for v in variance[:2]] + [0.0, 0.0]
+    return Projection(coords.float(), (shares[0], shares[1]))
+
+
+def cosine_similarity_matrix(vectors: torch.Tensor) -> torch.Tensor:
+    """(N, C) -> (N, N) cosine similarity between every pair of rows; a zero row gives 0."""
+    x = vectors.detach().float()
+    norms = x.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    unit = x / norms
+    return unit @ unit.T
+
+
+# --------------------------------------------------------------------------- next token
+
+
+def top_token_rows(
+    probs: torch.Tensor, tokenizer: Tokenizer, k: int, raw_probs: torch.Tensor | None = None
+) -> list[dict[str, Any]]:
+    """The k most likely next tokens: rank, token (whitespace visible), id, probability.
+
+    ``raw_probs`` (plain softmax, temperature 1) is added as a column to compare against.
+    """
+    values, ids = torch.topk(probs, min(k, probs.numel()))
+    rows = []
+    for rank, (token_id, p) in enumerate(zip(ids.tolist(), values.tolist()), start=1):
+        row: dict[str, Any] = {
+            "rank": rank,
+            "token": visible(tokenizer.token_text(token_id)),
+            "id": token_id,
+            "probability": p,
+        }
+        if raw_probs is not None:
+            row["probability at T=1, no cut-off"] = float(raw_probs[token_id])
+        rows.append(row)
+    return rows
+
+
+def generation_rows(steps: Sequence[GenerationStep], tokenizer: Tokenizer) -> list[dict[str, Any]]:
+    """One row per generated token: the choice, its probability and the runners-up."""
+    rows = []
+    for i, step in enumerate(steps, start=1):
+        alternatives = ", ".join(f"{visible(tokenizer.token_text(t))} ({p:.3f})" for t, p in step.alternatives)
+        rows.append(
+            {
+                "step": i,
+                "chosen token": visible(tokenizer.token_text(step.token_id)),
+                "id": step.token_id,
+                "probability": step.prob,
+                "top alternatives": alternatives,
+            }
+        )
+    return rows

@@ -7,6 +7,7 @@ put the files. ``pytorch_model.bin`` is read with ``weights_only=True`` (no code
 from __future__ import annotations
 
 import json
+import pickle
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,7 @@ def load_gpt2(folder: str | Path = DEFAULT_GPT2_DIR) -> GPT:
     try:
         hf_config = json.loads(config_path.read_text(encoding="utf-8"))
         return gpt_from_hf_state_dict(_read_weights(folder), hf_config)
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+    except (OSError, ValueError, KeyError, RuntimeError, pickle.UnpicklingError) as exc:
         if isinstance(exc, CheckpointError):
             raise
         raise CheckpointError(f"GPT-2 files in {folder} cannot be used: {exc}") from exc

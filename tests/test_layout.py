@@ -1,0 +1,55 @@
+"""Project rules that must hold for every file: gpt/ is UI-free, page files follow the URL rule."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_gpt_package_never_imports_streamlit_or_ui() -> None:
+    offenders = [
+        str(p.relative_to(ROOT)) for p in (ROOT / "gpt").rglob("*.py") if _imports(p) & {"streamlit", "ui", "plotly"}
+    ]
+    assert offenders == []
+
+
+def test_importing_all_of_gpt_loads_no_streamlit() -> None:
+    modules = [
+        ".".join(p.relative_to(ROOT).with_suffix("").parts)
+        for p in (ROOT / "gpt").rglob("*.py")
+        if p.name not in ("__main__.py",)
+    ]
+    code = "import importlib, sys\n"
+    code += "".join(f"importlib.import_module({m!r})\n" for m in modules)
+    code += "print('streamlit' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_every_registered_page_exists_and_its_file_stem_differs_from_its_url() -> None:
+    # Streamlit's legacy pages/ mode would run a page alone on a fresh server's deep link
+    # when the file stem equals the URL path; app.py's pages avoid that.
+    source = (ROOT / "app.py").read_text(encoding="utf-8")
+    pages = re.findall(r'st\.Page\("(pages/[^"]+)".*?url_path="([^"]+)"', source)
+    assert len(pages) >= 10
+    for file, url in pages:
+        assert (ROOT / file).is_file(), file
+        assert Path(file).stem != url
+    on_disk = {str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py")}
+    assert on_disk == {f for f, _ in pages}, "every page file is reachable from the navigation"

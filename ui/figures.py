@@ -180,3 +180,57 @@ def scatter_2d(
     fig.update_xaxes(title=x_title)
     fig.update_yaxes(title=y_title)
     return _layout(fig, title, provenance, 420)
+
+
+def head_grid(
+    weights: np.ndarray,
+    *,
+    title: str,
+    provenance: Mapping[str, object] | None = None,
+    selected: tuple[int, int] | None = None,
+) -> go.Figure:
+    """Every head's attention pattern as one tiled image: weights (layers, heads, t, t), rows = layers.
+
+    One heatmap with blank gaps between tiles draws much faster than one subplot per head
+    (GPT-2 has 144 heads); ``selected`` (layer, head) gets a red frame.
+    """
+    weights = np.asarray(weights, dtype=np.float32)
+    n_layer, n_head, t, _ = weights.shape
+    step = t + 1  # one blank row/column between tiles
+    tiled = np.full((n_layer * step - 1, n_head * step - 1), np.nan, dtype=np.float32)
+    for layer in range(n_layer):
+        for head in range(n_head):
+            tiled[layer * step : layer * step + t, head * step : head * step + t] = weights[layer, head]
+    centres = [i * step + (t - 1) / 2 for i in range(max(n_layer, n_head))]
+    fig = go.Figure(
+        go.Heatmap(
+            z=tiled,
+            colorscale=WEIGHTS_SCALE,
+            zmin=0.0,
+            zmax=1.0,
+            hoverongaps=False,
+            hovertemplate="weight %{z:.3f}<extra></extra>",
+            colorbar={"title": "weight"},
+        )
+    )
+    fig.update_xaxes(
+        tickvals=centres[:n_head], ticktext=[f"head {h}" for h in range(n_head)], side="top", showgrid=False
+    )
+    fig.update_yaxes(
+        tickvals=centres[:n_layer],
+        ticktext=[f"layer {i}" for i in range(n_layer)],
+        autorange="reversed",
+        showgrid=False,
+        scaleanchor="x",
+    )
+    if selected is not None:
+        layer, head = selected
+        fig.add_shape(
+            type="rect",
+            x0=head * step - 0.5,
+            x1=head * step + t - 0.5,
+            y0=layer * step - 0.5,
+            y1=layer * step + t - 0.5,
+            line={"color": "#d62728", "width": 3},
+        )
+    return _layout(fig, title, provenance, max(360, 110 + 90 * n_layer))

@@ -6,12 +6,14 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from gpt import CheckpointError, LoadedModel, TokenPiece, visible
-from gpt.catalog import available_models, find_entry
+from gpt import CheckpointError, LoadedModel, TokenPiece, pretrained, visible
+from gpt.catalog import available_models, gpt2_dir
 from ui import state
 from ui.models import get_model, get_trace
 
 MAX_SENTENCE_CHARS = 20_000  # longer text is cut before tokenising (a pasted book stays responsive)
+# What a model can fail to load with: broken/missing files, bad config, bad tokenizer spec.
+LOAD_ERRORS = (CheckpointError, OSError, ValueError, RuntimeError, KeyError)
 
 
 @dataclass(frozen=True)
@@ -37,11 +39,17 @@ class Selection:
     def truncated(self) -> bool:
         return self.total_tokens > len(self.pieces)
 
+    @property
+    def context(self) -> int:
+        return self.loaded.model.config.block_size
+
     def provenance(self, **extra: object) -> dict[str, object]:
         meta = self.loaded.meta
         info: dict[str, object] = {"model": self.model_label}
         if "iter" in meta:
             info["checkpoint"] = f"iter {meta['iter']}"
+        elif meta.get("untrained"):
+            info["checkpoint"] = "untrained"
         if "seed" in meta:
             info["seed"] = meta["seed"]
         info.update(extra)
@@ -58,37 +66,87 @@ def _model_picker() -> str:
     current = state.get("model")
     if current not in ids:
         if current:
-            st.sidebar.warning(f"Model “{current}” is not available here; showing the default instead.")
-        current = ids[0]
-        st.session_state["model"] = current
+            st.sidebar.warning(f"Model “{current}” is not available here; showing “{labels[ids[0]]}” instead.")
+        st.session_state["model"] = ids[0]
     return st.sidebar.selectbox(
         "Model",
         ids,
         format_func=lambda i: labels.get(i, i),
+        help="Demo models and your training runs were trained on Shakespeare; untrained models show "
+        "attention before any learning.",
         **state.bind("model", clamp=lambda v: v if v in ids else ids[0]),
     )
 
 
+def _gpt2_download() -> None:
+    """Offer GPT-2 small's weights when they are missing; explain where to put them offline."""
+    folder = gpt2_dir()
+    if pretrained.gpt2_available(folder):
+        return
+    with st.sidebar.expander("Add GPT-2 small (124M)"):
+        st.caption(
+            "OpenAI's GPT-2 small is a ~550 MB download, needed once; afterwards it works offline. "
+            f"Files go to `{folder}`."
+        )
+        if not st.button("Download GPT-2 small", key="gpt2_download"):
+            return
+        bar = st.progress(0.0, text="Connecting…")
+
+        def progress(done: int, total: int) -> None:
+            share = min(1.0, done / total) if total else 0.0
+            bar.progress(share, text=f"{done / 1e6:.0f} / {total / 1e6:.0f} MB")
+
+        try:
+            pretrained.download_gpt2(folder, progress)
+        except Exception as exc:  # any network/disk failure must end in a message, not a traceback
+            st.error(f"The download did not work ({type(exc).__name__}). {pretrained.missing_gpt2_message(folder)}")
+            return
+        if not pretrained.gpt2_available(folder):
+            st.error(pretrained.missing_gpt2_message(folder))
+            return
+        bar.progress(1.0, text="Done")
+        state.put("model", "gpt2")
+        st.rerun()
+
+
+def _token_notes(pieces: list[TokenPiece], kept: int, context: int, tokenizer_name: str) -> None:
+    st.sidebar.caption(f"**{kept} / {context} tokens** ({tokenizer_name} tokenizer)")
+    if len(pieces) > context:
+        st.sidebar.warning(
+            f"The text has {len(pieces)} tokens; only the first {context} fit in this model's context, "
+            "so the rest is cut off on every page."
+        )
+    unknown = sorted({p.text for p in pieces[:kept] if not p.known})
+    if unknown:
+        shown = " ".join(repr(c) for c in unknown[:8]) + (" …" if len(unknown) > 8 else "")
+        st.sidebar.info(f"{len(unknown)} character(s) are not in this model's vocabulary and were replaced: {shown}")
+
+
 def sidebar() -> Selection | None:
     """Draw the shared sidebar and return the selection, or None (with a message) if unusable."""
-    st.sidebar.text_area("Sentence", height=90, max_chars=MAX_SENTENCE_CHARS, **state.bind("sentence"))
+    st.sidebar.text_area(
+        "Sentence",
+        height=90,
+        max_chars=MAX_SENTENCE_CHARS,
+        help="Every page shows what the model does with this text. The link in the address bar keeps it.",
+        **state.bind("sentence", clamp=lambda s: str(s)[:MAX_SENTENCE_CHARS]),
+    )
     model_id = _model_picker()
+    _gpt2_download()
+    labels = {e.model_id: e.label for e in available_models()}
     try:
         loaded = get_model(model_id)
-    except (CheckpointError, OSError, ValueError) as exc:
+    except LOAD_ERRORS as exc:
         st.sidebar.error(f"This model cannot be loaded: {exc}")
+        st.error("The selected model cannot be loaded; pick another one in the sidebar.")
         return None
-    sentence = str(state.get("sentence"))[:MAX_SENTENCE_CHARS]
+    sentence = str(state.get("sentence"))
     pieces = loaded.tokenizer.pieces(sentence)
     context = loaded.model.config.block_size
     kept = pieces[:context]
-    st.sidebar.caption(f"{len(kept)} / {context} tokens ({loaded.tokenizer.name} tokenizer)")
-    if len(pieces) > context:
-        st.sidebar.info(f"The text has {len(pieces)} tokens; only the first {context} fit in this model's context.")
+    _token_notes(pieces, len(kept), context, loaded.tokenizer.name)
     state.publish()
-    label = find_entry(model_id).label if model_id else model_id
-    label = next((e.label for e in available_models() if e.model_id == model_id), label)
-    return Selection(model_id, label, loaded, sentence, kept, len(pieces))
+    return Selection(model_id, labels.get(model_id, model_id), loaded, sentence, kept, len(pieces))
 
 
 def require_tokens(selection: Selection | None) -> Selection | None:
@@ -98,4 +156,9 @@ def require_tokens(selection: Selection | None) -> Selection | None:
     if not selection.pieces:
         st.info("Type a sentence in the sidebar to see what the model does with it.")
         return None
+    if selection.truncated:
+        st.caption(
+            f"⚠️ Showing the first {len(selection.pieces)} of {selection.total_tokens} tokens "
+            f"(this model reads at most {selection.context})."
+        )
     return selection

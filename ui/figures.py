@@ -123,16 +123,19 @@ def bar_chart(
     value_title: str = "probability",
     provenance: Mapping[str, object] | None = None,
     highlight: int | None = None,
+    decimals: int = 4,
+    numbered: bool = True,
 ) -> go.Figure:
-    """Horizontal bars, best first, labels escaped; ``highlight`` marks one bar (e.g. the chosen token)."""
+    """Horizontal bars, best first, labels escaped; ``highlight`` marks one bar (e.g. the chosen token).
+    ``numbered`` prefixes ranks ("1. the"), which also keeps repeated labels on separate bars."""
     colours = ["#d62728" if i == highlight else "#1f77b4" for i in range(len(values))]
     fig = go.Figure(
         go.Bar(
             x=list(values),
-            y=[f"{i + 1}. {safe_label(label)}" for i, label in enumerate(labels)],
+            y=[f"{i + 1}. {safe_label(label)}" if numbered else safe_label(label) for i, label in enumerate(labels)],
             orientation="h",
             marker_color=colours,
-            text=[f"{v:.4f}" for v in values],
+            text=[f"{v:.{decimals}f}" for v in values],
             textposition="auto",
         )
     )

@@ -31,6 +31,15 @@ def corpus_tokenizer(kind: str, corpus_path: str) -> Tokenizer:
     return get_tokenizer(kind, text)
 
 
+_CONTROL_PICTURES = {c: chr(0x2400 + c) for c in range(0x20)} | {0x7F: "\u2421"}
+
+
+def shown_token(text: str) -> str:
+    """A token as a display shows it: whitespace visible (``visible``) and other control
+    characters as their Unicode 'control picture' (NUL -> ␀), so nothing is invisible."""
+    return visible(text).translate(_CONTROL_PICTURES)
+
+
 def token_bytes(tokenizer: Tokenizer, piece: TokenPiece) -> bytes:
     """The bytes a token stands for. For GPT-2 these are the BPE table's bytes, which may be
     part of one multi-byte character (an emoji is often split over 2-3 tokens)."""
@@ -53,7 +62,7 @@ def token_table_rows(tokenizer: Tokenizer, pieces: Sequence[TokenPiece]) -> list
         rows.append(
             {
                 "position": position,
-                "token": visible(piece.text),
+                "token": shown_token(piece.text),
                 "id": piece.id,
                 "bytes (hex)": hex_bytes(data),
                 "n_bytes": len(data),
@@ -210,7 +219,7 @@ def top_token_rows(
     for rank, (token_id, p) in enumerate(zip(ids.tolist(), values.tolist()), start=1):
         row: dict[str, Any] = {
             "rank": rank,
-            "token": visible(tokenizer.token_text(token_id)),
+            "token": shown_token(tokenizer.token_text(token_id)),
             "id": token_id,
             "probability": p,
         }
@@ -224,11 +233,11 @@ def generation_rows(steps: Sequence[GenerationStep], tokenizer: Tokenizer) -> li
     """One row per generated token: the choice, its probability and the runners-up."""
     rows = []
     for i, step in enumerate(steps, start=1):
-        alternatives = ", ".join(f"{visible(tokenizer.token_text(t))} ({p:.3f})" for t, p in step.alternatives)
+        alternatives = ", ".join(f"{shown_token(tokenizer.token_text(t))} ({p:.3f})" for t, p in step.alternatives)
         rows.append(
             {
                 "step": i,
-                "chosen token": visible(tokenizer.token_text(step.token_id)),
+                "chosen token": shown_token(tokenizer.token_text(step.token_id)),
                 "id": step.token_id,
                 "probability": step.prob,
                 "top alternatives": alternatives,

@@ -1,0 +1,55 @@
+"""Tokens drawn as coloured chips with their IDs.
+
+The chips are HTML, so every piece of user text goes through ``html.escape`` first:
+a token like ``<script>`` or ``<b>`` must show as typed, never run or format anything.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+import streamlit as st
+
+from gpt import TokenPiece
+from gpt.analysis import shown_token
+
+MAX_CHIPS = 400  # a 10,000-character text would otherwise send thousands of chips to the browser
+# Soft pastel backgrounds that stay readable on a projector; unknown tokens get a red outline.
+PALETTE = ("#dbeafe", "#dcfce7", "#fef9c3", "#fce7f3", "#ede9fe", "#ffedd5")
+CHIP_STYLE = (
+    "display:inline-block;margin:2px 3px;padding:2px 6px;border-radius:6px;"
+    "font-family:monospace;font-size:0.95rem;line-height:1.5;color:#111;white-space:pre;"
+)
+
+
+def chip_html(piece: TokenPiece, colour: str, show_id: bool = True, unknown_as: str | None = None) -> str:
+    """One chip; ``unknown_as`` (e.g. "<|unk|>") is shown after a token the vocabulary lacks."""
+    label = shown_token(piece.text) or "∅"
+    if unknown_as is not None and not piece.known:
+        label = f"{label} → {unknown_as}"
+    text = html.escape(label, quote=True)
+    border = "border:2px solid #dc2626;" if not piece.known else "border:1px solid #9ca3af;"
+    tip = html.escape(f"id {piece.id}" + ("" if piece.known else " (not in the vocabulary)"), quote=True)
+    sub = f'<sub style="color:#555;margin-left:3px">{piece.id}</sub>' if show_id else ""
+    return f'<span title="{tip}" style="{CHIP_STYLE}background:{colour};{border}">{text}{sub}</span>'
+
+
+def chips_html(
+    pieces: Sequence[TokenPiece], show_ids: bool = True, max_chips: int = MAX_CHIPS, unknown_as: str | None = None
+) -> str:
+    """One HTML block of chips (at most ``max_chips``); colours alternate so neighbours stand apart."""
+    parts = [chip_html(p, PALETTE[i % len(PALETTE)], show_ids, unknown_as) for i, p in enumerate(pieces[:max_chips])]
+    if len(pieces) > max_chips:
+        parts.append(f'<span style="color:#555"> … and {len(pieces) - max_chips} more tokens</span>')
+    return '<div class="token-chips">' + "".join(parts) + "</div>"
+
+
+def show_chips(
+    pieces: Sequence[TokenPiece], show_ids: bool = True, max_chips: int = MAX_CHIPS, unknown_as: str | None = None
+) -> None:
+    if not pieces:
+        st.caption("(no tokens)")
+        return
+    # st.html, not st.markdown: no Markdown/LaTeX pass over user text ("*", "$" stay literal).
+    st.html(chips_html(pieces, show_ids, max_chips, unknown_as))

@@ -7,8 +7,6 @@ so moving the layer, head or step sliders never re-runs the model.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pandas as pd
 import streamlit as st
 
@@ -16,25 +14,10 @@ from gpt import Trace, explain
 from gpt.head_scores import entropy
 from ui import shell, state
 from ui.figures import bar_chart, heatmap, token_labels
+from ui.pickers import index_picker
 from ui.render import show_figure
 
 WHAT_IF_KEYS = ("attn_no_scale", "attn_no_mask")
-
-
-def index_picker(label: str, key: str, n: int, fmt: Callable[[int], str]) -> int:
-    """A slider over 0..n-1 bound to the shared value ``key`` (a caption when there is one choice)."""
-    if n <= 1:
-        st.session_state[key] = 0
-        st.caption(f"{label}: {fmt(0)} (the only one)")
-        return 0
-    return int(
-        st.select_slider(
-            label,
-            options=list(range(n)),
-            format_func=fmt,
-            **state.bind(key, clamp=lambda v: explain.clamp_index(v, n)),
-        )
-    )
 
 
 def move_step(delta: int) -> None:
@@ -170,9 +153,9 @@ def main() -> None:
     cfg = sel.loaded.model.config
     left, right = st.columns(2)
     with left:
-        layer = index_picker("Layer", "layer", cfg.n_layer, str)
+        layer = index_picker("Layer", "layer", cfg.n_layer)
     with right:
-        head = index_picker("Head", "head", cfg.n_head, str)
+        head = index_picker("Head", "head", cfg.n_head)
     step = step_controls()
     with st.expander("What if…? Switch off a part of attention and see what changes", expanded=False):
         no_scale = st.toggle("No scaling (do not divide the scores by √d_k)", key=WHAT_IF_KEYS[0])

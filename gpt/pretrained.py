@@ -122,9 +122,10 @@ def _progress_tqdm(progress: ProgressCallback) -> type:
     from tqdm.auto import tqdm
 
     class CallbackTqdm(tqdm):  # type: ignore[misc, valid-type]
+        # Counts bytes itself: a disabled bar (HF_HUB_DISABLE_PROGRESS_BARS) does not track n.
         def update(self, n: float | None = 1) -> bool | None:
-            result = super().update(n)
-            progress(int(self.n), int(self.total or 0))
-            return result
+            self._bytes_done = getattr(self, "_bytes_done", 0) + int(n or 0)
+            progress(self._bytes_done, int(self.total or 0))
+            return super().update(n)
 
     return CallbackTqdm

@@ -33,6 +33,7 @@ COLUMN_HELP = {
 
 def use_repeated(seed: int | None) -> None:
     st.session_state[SEED_KEY] = seed
+    st.session_state["heads_sort"] = "previous_token" if seed is None else "induction"  # rank by what was asked
 
 
 def open_in_steps(layer: int, head: int) -> None:

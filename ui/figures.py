@@ -237,3 +237,25 @@ def head_grid(
             line={"color": "#d62728", "width": 3},
         )
     return _layout(fig, title, provenance, max(360, 110 + 90 * n_layer))
+
+
+def histogram(
+    series: Mapping[str, Sequence[float]],
+    *,
+    title: str,
+    x_title: str,
+    provenance: Mapping[str, object] | None = None,
+    bins: int = 60,
+) -> go.Figure:
+    """Overlaid, semi-transparent histograms (as probability density), one per named sample."""
+    fig = go.Figure()
+    for name, values in series.items():
+        fig.add_trace(
+            go.Histogram(
+                x=list(values), nbinsx=bins, histnorm="probability density", opacity=0.55, name=safe_label(name)
+            )
+        )
+    fig.update_layout(barmode="overlay")
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title="density")
+    return _layout(fig, title, provenance, 380)

@@ -1,0 +1,276 @@
+"""Before a run starts: how big is the model, how much memory, how long will it take, where can it run.
+
+The time estimate is measured, not guessed: a few real training steps of the chosen model and
+batch on the chosen device, through the same ``Trainer`` the worker uses, on random tokens.
+Pages run that probe in a child process (``probe_in_subprocess``) so the server never trains.
+Command line: ``python -m gpt.estimate '{"config": {...}, "batch_size": 12, "device": "cpu"}'``
+prints the probe result as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from gpt.catalog import ROOT
+from gpt.config import ConfigError, GPTConfig
+
+FLOAT_BYTES = 4
+ADAMW_BYTES_PER_PARAM = 16  # fp32 weights 4 + gradients 4 + AdamW moments 8
+ACTIVATION_FLOATS_PER_TOKEN_LAYER = 20  # saved for backward per token and layer, in units of n_embd (flash attention)
+LOGIT_COPIES = 3  # logits, their softmax and its gradient
+DEFAULT_PROBE_STEPS = 3
+PROBE_TIMEOUT_S = 180
+
+
+class EstimateError(RuntimeError):
+    """The probe could not run; the message says why (e.g. out of memory, no such device)."""
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    key: str  # what the job manager queues on: cpu | mps | cuda:N
+    label: str  # what a picker shows
+    memory_bytes: int | None = None
+
+
+def cpu_threads() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        return os.cpu_count() or 1
+
+
+def list_devices() -> list[DeviceInfo]:
+    """What this machine can train on, best first: every CUDA GPU by name, Apple MPS, the CPU."""
+    devices = []
+    if torch.cuda.is_available():
+        for i in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(i)
+            gib = props.total_memory / 2**30
+            devices.append(DeviceInfo(f"cuda:{i}", f"GPU {i}: {props.name} ({gib:.0f} GiB)", props.total_memory))
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append(DeviceInfo("mps", "Apple GPU (MPS)"))
+    devices.append(DeviceInfo("cpu", f"CPU ({cpu_threads()} threads)"))
+    return devices
+
+
+def default_device() -> str:
+    return list_devices()[0].key
+
+
+def count_params(cfg: GPTConfig) -> int:
+    """Parameters of the model (the tied output layer counted once), without allocating weights."""
+    from gpt.model import GPT
+
+    with torch.device("meta"):
+        return GPT(cfg).num_params()
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    weights_bytes: int
+    training_state_bytes: int  # weights + gradients + optimizer moments
+    activation_bytes: int  # what one step keeps for the backward pass
+    total_bytes: int
+
+
+def memory_estimate(cfg: GPTConfig, batch_size: int, n_params: int | None = None) -> MemoryEstimate:
+    """Rough training memory for fp32 weights and AdamW (activations from a per-layer count of the
+    tensors saved for backward; fused attention keeps no T x T matrix)."""
+    n_params = count_params(cfg) if n_params is None else n_params
+    tokens = batch_size * cfg.block_size
+    per_token = cfg.n_layer * ACTIVATION_FLOATS_PER_TOKEN_LAYER * cfg.n_embd + LOGIT_COPIES * cfg.vocab_size
+    activations = tokens * per_token * FLOAT_BYTES
+    state = n_params * ADAMW_BYTES_PER_PARAM
+    return MemoryEstimate(n_params * FLOAT_BYTES, state, activations, state + activations)
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    device: str
+    seconds_per_iter: float  # one training step (forward + backward + AdamW), measured
+    steps_timed: int
+    warmup_s: float  # the first step (allocations, kernel selection), not counted above
+    peak_memory_bytes: int | None  # measured on CUDA; None elsewhere
+    tokens_per_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _torch_device(device: str) -> torch.device:
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise EstimateError("CUDA was chosen but no CUDA GPU is available here")
+    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise EstimateError("MPS was chosen but no Apple GPU is available here")
+    try:
+        return torch.device(device)
+    except RuntimeError as exc:
+        raise EstimateError(f"unknown device {device!r}") from exc
+
+
+def _auto_bf16(dev: torch.device) -> bool:
+    """The worker's own choice of precision for ``--dtype auto`` (so the probe times what will run)."""
+    try:
+        from gpt.trainer import resolve_bf16
+    except ImportError:
+        return False
+    return bool(resolve_bf16("auto", dev))
+
+
+def measure_step_time(
+    cfg: GPTConfig,
+    batch_size: int,
+    device: str = "cpu",
+    steps: int = DEFAULT_PROBE_STEPS,
+    max_seconds: float = 30.0,
+    bf16: bool | None = None,
+) -> ProbeResult:
+    """Time a few real training steps of ``cfg`` on random tokens (the first step is a warm-up).
+
+    Uses the worker's own ``Trainer``: the same optimizer, clipping and autocast as a real run.
+    Stops early, after at least one timed step, when ``max_seconds`` have passed.
+    """
+    from gpt.data import Splits
+    from gpt.model import GPT
+    from gpt.trainer import TrainConfig, Trainer, TrainerCallbacks
+
+    if batch_size < 1 or steps < 1:
+        raise EstimateError("batch size and steps must be at least 1")
+    dev = _torch_device(device)
+    if bf16 is None:
+        bf16 = _auto_bf16(dev)
+    torch.manual_seed(0)
+    n_tokens = cfg.block_size * 4 + 2
+    data = torch.randint(0, cfg.vocab_size, (n_tokens,))
+    splits = Splits(train=data, val=data)
+    step_times: list[float] = []
+
+    class Clock(TrainerCallbacks):
+        """Records the trainer's own training-time counter before every step."""
+
+        def __init__(self) -> None:
+            self.marks: list[float] = []
+            self.started = time.perf_counter()
+
+        def stop_reason(self, trainer: Trainer) -> str | None:
+            self.marks.append(trainer.train_time_s)
+            if len(self.marks) >= 3 and time.perf_counter() - self.started > max_seconds:
+                return "stopped"
+            return None
+
+    clock = Clock()
+    train_cfg = TrainConfig(
+        batch_size=batch_size,
+        max_iters=steps + 1,
+        eval_interval=10**9,
+        eval_iters=1,
+        log_interval=10**9,
+        warmup_iters=0,
+        bf16=bf16,
+    )
+    try:
+        if dev.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(dev)
+        model = GPT(cfg)
+        trainer = Trainer(model, train_cfg, splits, dev, clock)
+        trainer.train()
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+    except torch.OutOfMemoryError as exc:
+        raise EstimateError(f"this model and batch do not fit in the memory of {device}: {exc}") from exc
+    except RuntimeError as exc:
+        raise EstimateError(f"the probe failed on {device}: {exc}") from exc
+    marks = [*clock.marks, trainer.train_time_s]
+    step_times = [b - a for a, b in zip(marks, marks[1:]) if b > a]
+    if len(step_times) < 2:
+        raise EstimateError("the probe could not time a training step")
+    warmup, timed = step_times[0], step_times[1:]
+    per_iter = sum(timed) / len(timed)
+    peak = int(torch.cuda.max_memory_allocated(dev)) if dev.type == "cuda" else None
+    return ProbeResult(
+        device=device,
+        seconds_per_iter=per_iter,
+        steps_timed=len(timed),
+        warmup_s=warmup,
+        peak_memory_bytes=peak,
+        tokens_per_s=batch_size * cfg.block_size / per_iter,
+    )
+
+
+def estimate_run_seconds(seconds_per_iter: float, max_iters: int, eval_interval: int, eval_iters: int) -> float:
+    """Training steps plus evaluations: each evaluation runs eval_iters batches of both splits
+    forward only (about a third of a training step each)."""
+    n_evals = max_iters // max(1, eval_interval) + 2  # + the one at step 0 and the final one
+    eval_s = n_evals * 2 * eval_iters * seconds_per_iter / 3
+    return max_iters * seconds_per_iter + eval_s
+
+
+def probe_in_subprocess(
+    cfg: GPTConfig,
+    batch_size: int,
+    device: str,
+    steps: int = DEFAULT_PROBE_STEPS,
+    bf16: bool | None = None,
+    timeout: float = PROBE_TIMEOUT_S,
+) -> ProbeResult:
+    """``measure_step_time`` in a child process: the server process never trains, and a GPU's memory
+    is given back as soon as the probe ends."""
+    request = {"config": cfg.to_dict(), "batch_size": batch_size, "device": device, "steps": steps, "bf16": bf16}
+    env = {**os.environ}
+    argv = [sys.executable, "-m", "gpt.estimate", json.dumps(request)]
+    if device.startswith("cuda:"):
+        env["CUDA_VISIBLE_DEVICES"] = device.split(":", 1)[1]
+        request["device"] = "cuda"
+        argv[-1] = json.dumps(request)
+    try:
+        out = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise EstimateError(
+            f"the speed probe took longer than {timeout:.0f} s; the model is too big for {device}"
+        ) from exc
+    lines = out.stdout.strip().splitlines()
+    try:
+        answer = json.loads(lines[-1]) if lines else {}
+    except json.JSONDecodeError:
+        answer = {}
+    if "error" in answer:
+        raise EstimateError(str(answer["error"]))
+    if out.returncode != 0 or "seconds_per_iter" not in answer:
+        tail = (out.stderr or out.stdout).strip()[-500:]
+        raise EstimateError(f"the speed probe failed (exit code {out.returncode}): {tail}")
+    answer["device"] = device
+    return ProbeResult(**answer)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        request = json.loads(args[0])
+        cfg = GPTConfig.from_dict(request["config"])
+        result = measure_step_time(
+            cfg,
+            int(request["batch_size"]),
+            str(request.get("device", "cpu")),
+            steps=int(request.get("steps", DEFAULT_PROBE_STEPS)),
+            bf16=request.get("bf16"),
+        )
+    except (IndexError, KeyError, TypeError, ValueError, json.JSONDecodeError, ConfigError, EstimateError) as exc:
+        print(json.dumps({"error": str(exc)}))
+        return 2
+    print(json.dumps(result.to_dict()))
+    return 0 if math.isfinite(result.seconds_per_iter) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,494 @@
+"""The job manager: training runs as separate OS processes, queued per device, stopped by SIGTERM.
+
+One ``JobManager`` per server process. It never trains in its own process: each run is
+``python -m gpt.train --out <run dir> ... --parent-pid <this pid>`` started with ``subprocess``,
+so a run cannot slow down the pages, and it dies with the server (the worker watches its parent).
+
+The run folders on disk are the truth (see the run folder contract): the manager only keeps
+the processes it started and the queue of runs waiting for their device. A restarted server
+therefore lists past runs from disk, with a 'running' run whose process is gone shown as
+'interrupted' (``gpt.runs.true_state``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from gpt.catalog import CHECKPOINT_SUBDIR, ROOT, is_valid_run_id
+from gpt.runs import (
+    STATUS_JSON,
+    WORKER_LOG,
+    RunInfo,
+    list_runs,
+    pid_alive,
+    read_json,
+    read_run,
+)
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # an uploaded corpus; bigger texts go through the command line
+UPLOAD_NAME = "corpus.txt"  # an upload is saved under this name inside its run folder, never under the user's name
+JOB_JSON = "job.json"  # what the manager launched (to start a never-started run again)
+MAX_NAME_CHARS = 40
+DEFAULT_COMMAND = (sys.executable, "-m", "gpt.train")
+
+
+class JobError(ValueError):
+    """A request the job manager refuses; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """The knobs of a run, one field per ``gpt.train`` option (``n_layer`` -> ``--n-layer``)."""
+
+    tokenizer: str = "char"
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    block_size: int = 64
+    batch_size: int = 12
+    max_iters: int = 2000
+    lr: float = 1e-3
+    min_lr: float = 1e-4
+    warmup_iters: int = 100
+    grad_clip: float = 1.0
+    weight_decay: float = 0.1
+    dropout: float = 0.0
+    eval_interval: int = 250
+    eval_iters: int = 20
+    seed: int = 1337
+    probe: str = "The quick brown fox jumps over the lazy dog"  # sentence whose attention is recorded
+    sample_prompt: str = ""  # empty: the worker starts samples from the corpus's first line
+
+    def to_argv(self) -> list[str]:
+        argv: list[str] = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value == "":
+                continue  # the worker's default
+            argv += [f"--{f.name.replace('_', '-')}", str(value)]
+        return argv
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def sanitize_run_name(name: str) -> str:
+    """A user's run name -> the readable part of a run id. Path-like names are refused, not fixed,
+    so that nobody believes '../other' wrote somewhere else."""
+    name = (name or "").strip()
+    if not name:
+        return "run"
+    if "/" in name or "\\" in name or ".." in name or "\x00" in name or name.startswith("~") or os.path.isabs(name):
+        raise JobError(
+            f"“{name[:60]}” is not a plain name: a run name cannot contain '/', '\\', '..' or start with '~'."
+        )
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-_")[:MAX_NAME_CHARS].strip("-_")
+    return slug or "run"
+
+
+def device_key(device: str) -> str:
+    """The queue a run waits in: one per GPU ('cuda:0', 'cuda:1'), one for 'mps', one for 'cpu'."""
+    if device == "cuda":
+        return "cuda:0"
+    if device in ("cpu", "mps") or re.fullmatch(r"cuda:\d+", device):
+        return device
+    raise JobError(f"unknown device “{device}”; choose cpu, mps or cuda:N")
+
+
+def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _log_tail(path: Path, lines: int = 6, max_chars: int = 800) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    tail = "\n".join(line for line in text.strip().splitlines()[-lines:])
+    return tail[-max_chars:]
+
+
+@dataclass
+class Job:
+    run_id: str
+    path: Path
+    device: str  # device key: cpu | mps | cuda:N
+    worker_args: list[str]  # everything after the command, without --parent-pid
+    queued_at: float = field(default_factory=time.time)
+    proc: subprocess.Popen | None = None
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    run_id: str
+    device: str
+    state: str  # "running" | "queued"
+    position: int  # 0 for running runs, 1.. for waiting ones (per device)
+
+
+class JobManager:
+    """Starts, queues, stops and deletes runs in ``runs_dir``. Thread-safe; no UI code."""
+
+    def __init__(
+        self,
+        runs_dir: Path,
+        max_per_device: int = 1,
+        command: tuple[str, ...] | list[str] = DEFAULT_COMMAND,
+        background: bool = True,
+        poll_interval: float = 0.5,
+    ) -> None:
+        if max_per_device < 1:
+            raise JobError("at least one run per device must be allowed")
+        self.runs_dir = Path(runs_dir)
+        self.max_per_device = max_per_device
+        self.command = list(command)
+        self._lock = threading.RLock()
+        self._queue: list[Job] = []  # waiting, oldest first
+        self._running: dict[str, Job] = {}
+        self._closed = threading.Event()
+        self._thread: threading.Thread | None = None
+        if background:
+            # Starts queued runs when their device frees up, even when no page is open.
+            self._thread = threading.Thread(target=self._loop, args=(poll_interval,), daemon=True, name="job-manager")
+            self._thread.start()
+
+    # ------------------------------------------------------------------ paths and names
+
+    def run_path(self, run_id: str) -> Path:
+        """The folder of an existing run; refuses anything that could point outside runs_dir."""
+        if not isinstance(run_id, str) or not is_valid_run_id(run_id):
+            raise JobError(f"“{str(run_id)[:60]}” is not a valid run id")
+        path = self.runs_dir / run_id
+        if path.is_symlink():
+            raise JobError(f"run “{run_id}” is a link, not a run folder; it is left alone")
+        if not path.is_dir():
+            raise JobError(f"there is no run “{run_id}”")
+        if path.resolve().parent != self.runs_dir.resolve():
+            raise JobError(f"run “{run_id}” is outside the runs folder")
+        return path
+
+    def _new_run_dir(self, name: str) -> tuple[str, Path]:
+        """Create a fresh, uniquely named folder (mkdir is atomic: two launches never share one)."""
+        slug = sanitize_run_name(name)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        for n in range(1, 1000):
+            run_id = f"{slug}-{stamp}" + (f"-{n}" if n > 1 else "")
+            if not is_valid_run_id(run_id):
+                raise JobError(f"cannot make a run id from “{name[:60]}”")
+            path = self.runs_dir / run_id
+            try:
+                path.mkdir()
+            except FileExistsError:
+                continue
+            return run_id, path
+        raise JobError("too many runs with this name in this second; try another name")
+
+    # ------------------------------------------------------------------ launching
+
+    def submit(
+        self,
+        name: str,
+        settings: TrainSettings,
+        device: str,
+        corpus: str = "shakespeare",
+        upload: bytes | None = None,
+        extra_args: list[str] | None = None,
+    ) -> str:
+        """Create a run folder and queue the run; it starts as soon as its device is free.
+
+        ``upload``: the bytes of a user's text file, checked and saved as ``corpus.txt`` inside
+        the new run folder. Otherwise ``corpus`` names a bundled corpus (or a server-side path).
+        """
+        key = device_key(device)
+        if upload is not None:
+            check_upload(upload)
+        run_id, path = self._new_run_dir(name)
+        data = str(corpus)
+        if upload is not None:
+            (path / UPLOAD_NAME).write_bytes(upload)
+            data = str(path / UPLOAD_NAME)
+        worker_args = ["--out", str(path), "--data", data, *settings.to_argv(), *_device_args(key), *(extra_args or [])]
+        _write_json_atomic(
+            path / JOB_JSON,
+            {"run_id": run_id, "name": name, "device": key, "worker_args": worker_args, "settings": settings.to_dict()},
+        )
+        job = Job(run_id, path, key, worker_args)
+        self._enqueue(job, iteration=0, max_iters=settings.max_iters)
+        return run_id
+
+    def resume(self, run_id: str) -> None:
+        """Continue a stopped or interrupted run from its checkpoint (or start it again when it never
+        got as far as a checkpoint). It queues like a new run."""
+        path = self.run_path(run_id)
+        self._wait_for_exit(run_id)
+        with self._lock:
+            if run_id in self._running or any(j.run_id == run_id for j in self._queue):
+                raise JobError(f"run “{run_id}” is already running or queued")
+            info = read_run(path)
+            if info.state not in ("stopped", "interrupted"):
+                raise JobError(f"run “{run_id}” is {info.state}; only stopped or interrupted runs can be resumed")
+            job_meta = read_json(path / JOB_JSON) or {}
+            key = str(job_meta.get("device") or device_key(info.device or "cpu"))
+            if info.has_checkpoint:
+                worker_args = ["--resume", str(path), *_device_args(key)]
+            elif job_meta.get("worker_args"):
+                worker_args = [str(a) for a in job_meta["worker_args"]]
+            else:
+                raise JobError(f"run “{run_id}” has no checkpoint to resume from")
+            job = Job(run_id, path, key, worker_args)
+            self._enqueue(job, iteration=info.iter, max_iters=info.max_iters)
+
+    def _wait_for_exit(self, run_id: str, timeout: float = 15.0) -> None:
+        """A worker that has written its final status may still be closing files: give it a moment."""
+        with self._lock:
+            job = self._running.get(run_id)
+        if job is None or job.proc is None or read_run(job.path).state in ("running", "queued"):
+            return
+        try:
+            job.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return
+        self.poll()
+
+    def _enqueue(self, job: Job, iteration: int, max_iters: int) -> None:
+        with self._lock:
+            self._queue.append(job)
+            waiting = sum(1 for j in self._queue if j.device == job.device)
+            self._write_status(
+                job.path,
+                "queued",
+                f"waiting for {job.device} (position {waiting} in its queue)",
+                iteration,
+                max_iters,
+                job.device,
+            )
+            self.poll()
+
+    def _write_status(self, path: Path, state: str, message: str, iteration: int, max_iters: int, device: str) -> None:
+        previous = read_json(path / STATUS_JSON) or {}
+        status = {
+            "state": state,
+            "message": message,
+            "iter": int(iteration),
+            "max_iters": int(max_iters),
+            "pid": os.getpid(),  # for a queued run: the server that holds the queue
+            "updated_at": time.time(),
+            "device": device,
+            "created_at": previous.get("created_at", time.time()),
+        }
+        _write_json_atomic(path / STATUS_JSON, status)
+
+    def _start(self, job: Job) -> None:
+        argv = [*self.command, *job.worker_args, "--parent-pid", str(os.getpid())]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if job.device.startswith("cuda:"):
+            env["CUDA_VISIBLE_DEVICES"] = job.device.split(":", 1)[1]  # the worker sees its GPU as cuda:0
+        log = open(job.path / WORKER_LOG, "ab")  # noqa: SIM115 - the child keeps its own copy
+        try:
+            job.proc = subprocess.Popen(
+                argv,
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C on the server reaches it via --parent-pid, cleanly
+            )
+        except OSError as exc:
+            self._write_status(job.path, "failed", f"could not start the training process: {exc}", 0, 0, job.device)
+            return
+        finally:
+            log.close()
+        self._running[job.run_id] = job
+
+    # ------------------------------------------------------------------ the scheduler
+
+    def poll(self) -> None:
+        """Reap finished workers and start queued runs whose device has a free slot."""
+        with self._lock:
+            for run_id, job in list(self._running.items()):
+                assert job.proc is not None
+                rc = job.proc.poll()
+                if rc is None:
+                    continue
+                del self._running[run_id]
+                self._after_exit(job, rc)
+            busy: dict[str, int] = {}
+            for job in self._running.values():
+                busy[job.device] = busy.get(job.device, 0) + 1
+            for job in list(self._queue):
+                if busy.get(job.device, 0) >= self.max_per_device:
+                    continue
+                self._queue.remove(job)
+                busy[job.device] = busy.get(job.device, 0) + 1
+                self._start(job)
+            self._renumber_queue()
+
+    def _renumber_queue(self) -> None:
+        position: dict[str, int] = {}
+        for job in self._queue:
+            position[job.device] = position.get(job.device, 0) + 1
+            status = read_json(job.path / STATUS_JSON) or {}
+            message = f"waiting for {job.device} (position {position[job.device]} in its queue)"
+            if status.get("message") != message:
+                self._write_status(
+                    job.path, "queued", message, status.get("iter", 0), status.get("max_iters", 0), job.device
+                )
+
+    def _after_exit(self, job: Job, returncode: int) -> None:
+        """A worker that exited without a final status (crash, bad option) is marked failed."""
+        status = read_json(job.path / STATUS_JSON) or {}
+        if status.get("state") in ("running", "queued"):
+            tail = _log_tail(job.path / WORKER_LOG)
+            message = f"the training process exited with code {returncode}" + (f": {tail}" if tail else "")
+            self._write_status(
+                job.path, "failed", message, status.get("iter", 0), status.get("max_iters", 0), job.device
+            )
+
+    def _loop(self, interval: float) -> None:
+        while not self._closed.wait(interval):
+            try:
+                self.poll()
+            except Exception:  # noqa: BLE001 - the scheduler thread must survive a bad folder
+                continue
+
+    # ------------------------------------------------------------------ stop, delete, list
+
+    def stop(self, run_id: str) -> str:
+        """Stop a run: a queued run is taken off the queue; a running one gets SIGTERM (the worker
+        finishes its step, saves a checkpoint and writes 'stopped')."""
+        path = self.run_path(run_id)
+        with self._lock:
+            for job in self._queue:
+                if job.run_id == run_id:
+                    self._queue.remove(job)
+                    status = read_json(path / STATUS_JSON) or {}
+                    self._write_status(
+                        path,
+                        "stopped",
+                        "taken off the queue before it started",
+                        status.get("iter", 0),
+                        status.get("max_iters", 0),
+                        job.device,
+                    )
+                    self._renumber_queue()
+                    return "The run was waiting in the queue; it has been taken off."
+            job = self._running.get(run_id)
+            finished = read_run(path).state not in ("running", "queued")  # it may still be exiting
+            if not finished and job is not None and job.proc is not None and job.proc.poll() is None:
+                job.proc.send_signal(signal.SIGTERM)
+                return "Stop requested: the run saves a checkpoint and stops after its current step."
+        info = read_run(path)
+        pid = info.status.get("pid")
+        if info.state == "running" and _is_training_process(pid):
+            os.kill(pid, signal.SIGTERM)  # started by an earlier manager in this server
+            return "Stop requested: the run saves a checkpoint and stops after its current step."
+        raise JobError(f"run “{run_id}” is not running (it is {info.state})")
+
+    def delete(self, run_id: str) -> None:
+        """Delete a run folder for good. Active runs are refused (stop them first)."""
+        path = self.run_path(run_id)
+        self._wait_for_exit(run_id)
+        with self._lock:
+            if run_id in self._running or any(j.run_id == run_id for j in self._queue):
+                raise JobError(f"run “{run_id}” is running or queued; stop it before deleting it")
+            info = read_run(path)
+            if info.active:
+                raise JobError(f"run “{run_id}” is {info.state}; stop it before deleting it")
+            # Rename first (one atomic step, to a name no listing shows), then remove.
+            trash = self.runs_dir / f".deleting-{run_id}-{os.getpid()}"
+            os.replace(path, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+
+    def list_runs(self) -> list[RunInfo]:
+        self.poll()
+        return list_runs(self.runs_dir)
+
+    def get_run(self, run_id: str) -> RunInfo:
+        self.poll()
+        return read_run(self.run_path(run_id))
+
+    def queue(self) -> list[QueueEntry]:
+        """Runs this manager is running or holding, running first."""
+        self.poll()
+        with self._lock:
+            entries = [QueueEntry(j.run_id, j.device, "running", 0) for j in self._running.values()]
+            position: dict[str, int] = {}
+            for job in self._queue:
+                position[job.device] = position.get(job.device, 0) + 1
+                entries.append(QueueEntry(job.run_id, job.device, "queued", position[job.device]))
+        return entries
+
+    def checkpoint_dir(self, run_id: str) -> Path:
+        return self.run_path(run_id) / CHECKPOINT_SUBDIR
+
+    def close(self, stop_runs: bool = True, timeout: float = 30.0) -> None:
+        """Stop the scheduler thread; with ``stop_runs``, SIGTERM every worker and wait for it."""
+        self._closed.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if not stop_runs:
+            return
+        with self._lock:
+            self._queue.clear()
+            jobs = list(self._running.values())
+        for job in jobs:
+            if job.proc is not None and job.proc.poll() is None:
+                job.proc.send_signal(signal.SIGTERM)
+        deadline = time.time() + timeout
+        for job in jobs:
+            if job.proc is None:
+                continue
+            try:
+                job.proc.wait(max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                job.proc.kill()
+                job.proc.wait()
+        self.poll()
+
+
+def _device_args(key: str) -> list[str]:
+    return ["--device", "cuda" if key.startswith("cuda") else key]
+
+
+def _is_training_process(pid: Any) -> bool:
+    """Only signal a pid that is alive and is a training worker (pids get reused)."""
+    if not pid_alive(pid):
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"gpt.train" in cmdline
+
+
+def check_upload(raw: bytes) -> str:
+    """An uploaded corpus must be small enough and UTF-8 text; returns the text, or raises JobError."""
+    from gpt.data import DataError, decode_corpus
+
+    if len(raw) > MAX_UPLOAD_BYTES:
+        raise JobError(
+            f"the file is {len(raw) / 1e6:.1f} MB; uploads are limited to {MAX_UPLOAD_BYTES / 1e6:.0f} MB "
+            "(train on a bigger text from the command line: python -m gpt.train --data FILE)"
+        )
+    try:
+        return decode_corpus(raw, "the uploaded file")
+    except DataError as exc:
+        raise JobError(str(exc)) from exc

@@ -60,8 +60,9 @@ def bind(key: str, clamp: Callable[[Any], Any] | None = None) -> dict[str, Any]:
     if clamp is not None:
         st.session_state[key] = clamp(st.session_state[key])
     widget_key = f"w_{key}"
-    if st.session_state.get(widget_key) != st.session_state[key]:
-        st.session_state[widget_key] = st.session_state[key]
+    # Always (re)seed the widget: after a page switch Streamlit drops the old page's widget
+    # state even when it still holds the same value, and the box would show its default.
+    st.session_state[widget_key] = st.session_state[key]
 
     def copy_back() -> None:
         st.session_state[key] = st.session_state[widget_key]

@@ -259,3 +259,40 @@ def histogram(
     fig.update_xaxes(title=x_title)
     fig.update_yaxes(title="density")
     return _layout(fig, title, provenance, 380)
+
+
+# Plotly's default colour cycle, so the train and val curves of one run share a colour.
+RUN_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+
+
+def loss_curves(
+    runs: Mapping[str, Mapping[str, tuple[Sequence[float], Sequence[float]]]],
+    *,
+    title: str,
+    provenance: Mapping[str, object] | None = None,
+) -> go.Figure:
+    """Training curves: per run, "train" as a thin line and "val" as a dashed line with markers,
+    both in the run's colour. ``runs``: {run name: {"train": (iters, losses), "val": (iters, losses)}}."""
+    fig = go.Figure()
+    for i, (name, curves) in enumerate(runs.items()):
+        colour = RUN_COLOURS[i % len(RUN_COLOURS)]
+        label = safe_label(name)
+        if "train" in curves:
+            xs, ys = curves["train"]
+            fig.add_trace(
+                go.Scatter(x=list(xs), y=list(ys), mode="lines", name=f"{label} · train", line={"color": colour})
+            )
+        if "val" in curves:
+            xs, ys = curves["val"]
+            fig.add_trace(
+                go.Scatter(
+                    x=list(xs),
+                    y=list(ys),
+                    mode="lines+markers",
+                    name=f"{label} · val",
+                    line={"color": colour, "dash": "dash"},
+                )
+            )
+    fig.update_xaxes(title="training step")
+    fig.update_yaxes(title="cross-entropy loss (nats)")
+    return _layout(fig, title, provenance, 400)

@@ -233,7 +233,7 @@ def generation_rows(steps: Sequence[GenerationStep], tokenizer: Tokenizer) -> li
     """One row per generated token: the choice, its probability and the runners-up."""
     rows = []
     for i, step in enumerate(steps, start=1):
-        alternatives = ", ".join(f"{shown_token(tokenizer.token_text(t))} ({p:.3f})" for t, p in step.alternatives)
+        alternatives = ", ".join(f"{shown_token(tokenizer.token_text(t))} ({p:.3g})" for t, p in step.alternatives)
         rows.append(
             {
                 "step": i,

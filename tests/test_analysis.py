@@ -129,7 +129,7 @@ def test_generation_rows_list_choice_and_alternatives() -> None:
     steps = [GenerationStep(1, 0.7, [(1, 0.7), (0, 0.3)])]
     rows = generation_rows(steps, tok)
     assert rows == [
-        {"step": 1, "chosen token": "b", "id": 1, "probability": 0.7, "top alternatives": "b (0.700), a (0.300)"}
+        {"step": 1, "chosen token": "b", "id": 1, "probability": 0.7, "top alternatives": "b (0.7), a (0.3)"}
     ]
 
 

@@ -208,6 +208,28 @@ def measure_step_time(
     )
 
 
+@dataclass(frozen=True)
+class CorpusStats:
+    chars: int
+    tokens: int
+    vocab_size: int  # what the model's embedding table must hold for this corpus and tokenizer
+
+
+def corpus_stats(text: str, tokenizer_kind: str, block_size: int | None = None) -> CorpusStats:
+    """Tokenize a corpus as the worker will; with ``block_size``, also check that both the 90%
+    training split and the 10% validation split hold one window (raises EstimateError)."""
+    from gpt.data import DataError, check_fits, make_tokenizer, split_ids
+
+    try:
+        tokenizer = make_tokenizer(tokenizer_kind, text)
+        ids = torch.tensor(tokenizer.encode(text), dtype=torch.long)
+        if block_size is not None:
+            check_fits(split_ids(ids), block_size)
+    except DataError as exc:
+        raise EstimateError(str(exc).replace("--block-size", "context length (block size)")) from exc
+    return CorpusStats(chars=len(text), tokens=len(ids), vocab_size=tokenizer.vocab_size)
+
+
 def estimate_run_seconds(seconds_per_iter: float, max_iters: int, eval_interval: int, eval_iters: int) -> float:
     """Training steps plus evaluations: each evaluation runs eval_iters batches of both splits
     forward only (about a third of a training step each)."""

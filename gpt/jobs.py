@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from gpt.catalog import CHECKPOINT_SUBDIR, ROOT, is_valid_run_id
+from gpt.config import ConfigError, GPTConfig
 from gpt.runs import (
     STATUS_JSON,
     WORKER_LOG,
@@ -81,6 +82,87 @@ class TrainSettings:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A starting point sized to a class period; every knob stays editable."""
+
+    description: str
+    settings: TrainSettings
+    wants_gpu: bool = False
+
+
+PRESETS: dict[str, Preset] = {
+    "2-minute CPU demo": Preset(
+        "Character-level Shakespeare, the classic CPU 'baby GPT' (4 layers, 4 heads, 128 dims): about two "
+        "minutes on a laptop CPU, val loss near 1.9, and clear previous-token heads to look at afterwards.",
+        TrainSettings(),
+    ),
+    "10-minute char model": Preset(
+        "A bigger character model (6 layers, 6 heads, 192 dims, context 128) for a whole lesson on a CPU; "
+        "a GPU does it in a minute or two. Its samples start to look like verse.",
+        TrainSettings(
+            n_layer=6,
+            n_head=6,
+            n_embd=192,
+            block_size=128,
+            batch_size=16,
+            max_iters=2500,
+            warmup_iters=200,
+            dropout=0.1,
+        ),  # fmt: skip
+    ),
+    "GPU BPE model": Preset(
+        "GPT-2's BPE tokenizer (50,257 tokens) with 6 layers, 6 heads, 384 dims and a 256-token context "
+        "(about 30 M parameters, most of them in the embedding table). Meant for a GPU: a few minutes there.",
+        TrainSettings(
+            tokenizer="gpt2",
+            n_layer=6,
+            n_head=6,
+            n_embd=384,
+            block_size=256,
+            batch_size=32,
+            max_iters=3000,
+            lr=6e-4,
+            min_lr=6e-5,
+            warmup_iters=200,
+            dropout=0.1,
+            eval_interval=250,
+            eval_iters=40,
+        ),  # fmt: skip
+        wants_gpu=True,
+    ),
+}
+
+
+def validate_settings(settings: TrainSettings, vocab_size: int) -> GPTConfig:
+    """The model config these settings build, or JobError saying which knob to change."""
+    try:
+        cfg = GPTConfig(
+            vocab_size=vocab_size,
+            block_size=settings.block_size,
+            n_layer=settings.n_layer,
+            n_head=settings.n_head,
+            n_embd=settings.n_embd,
+            dropout=settings.dropout,
+        )
+    except ConfigError as exc:
+        raise JobError(str(exc)) from exc
+    positive = ("batch_size", "max_iters", "eval_interval", "eval_iters")
+    for name in positive:
+        if getattr(settings, name) < 1:
+            raise JobError(f"{name} must be at least 1")
+    if not settings.lr > 0:
+        raise JobError("the learning rate must be positive")
+    for name in ("min_lr", "warmup_iters", "grad_clip", "weight_decay"):
+        if getattr(settings, name) < 0:
+            raise JobError(f"{name} must not be negative")
+    if not settings.probe.strip():
+        raise JobError("the probe sentence needs some text: its attention is recorded at each evaluation")
+    if settings.tokenizer not in ("char", "gpt2"):
+        raise JobError("the tokenizer must be char or gpt2")
+    return cfg
 
 
 def sanitize_run_name(name: str) -> str:

@@ -1,0 +1,260 @@
+"""Train a model: pick a preset, adjust the knobs, see size/memory/measured time, launch, watch it live."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+
+import pandas as pd
+import streamlit as st
+
+from gpt.catalog import DEFAULT_CORPUS
+from gpt.config import GPTConfig
+from gpt.estimate import (
+    CorpusStats,
+    EstimateError,
+    ProbeResult,
+    corpus_stats,
+    count_params,
+    estimate_run_seconds,
+    memory_estimate,
+    probe_in_subprocess,
+)
+from gpt.jobs import MAX_UPLOAD_BYTES, PRESETS, JobError, TrainSettings, check_upload, validate_settings
+from ui import state
+from ui.dashboard import live_dashboard
+from ui.jobs import current_run, devices, format_bytes, format_duration, manager, publish_run, set_current_run
+
+KNOB = "train_{}"  # session key of each TrainSettings field (kept while the page is not shown)
+BUNDLED = "Shakespeare (bundled, about 1 MB)"
+UPLOAD = "Upload my own .txt file"
+
+# label, min, max, step (ints) / format (floats)
+INT_KNOBS = {
+    "n_layer": ("layers (n_layer)", 1, 48),
+    "n_head": ("heads per layer (n_head)", 1, 64),
+    "n_embd": ("embedding size (n_embd)", 8, 4096),
+    "block_size": ("context length (block_size)", 8, 4096),
+    "batch_size": ("batch size", 1, 1024),
+    "max_iters": ("training steps (max_iters)", 1, 1_000_000),
+    "warmup_iters": ("warm-up steps", 0, 100_000),
+    "eval_interval": ("evaluate every N steps", 1, 100_000),
+    "eval_iters": ("batches per evaluation", 1, 1000),
+    "seed": ("random seed", 0, 2**31 - 1),
+}
+FLOAT_KNOBS = {
+    "lr": ("learning rate", 1e-6, 1.0, "%.1e"),
+    "min_lr": ("final learning rate (min_lr)", 0.0, 1.0, "%.1e"),
+    "dropout": ("dropout", 0.0, 0.9, "%.2f"),
+    "grad_clip": ("gradient clipping (0 = off)", 0.0, 100.0, "%.2f"),
+    "weight_decay": ("weight decay", 0.0, 1.0, "%.2f"),
+}
+MAIN = ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "max_iters", "lr", "dropout")
+
+
+def apply_preset() -> None:
+    preset = PRESETS[st.session_state["train_preset"]]
+    for f in fields(TrainSettings):
+        st.session_state[KNOB.format(f.name)] = getattr(preset.settings, f.name)
+
+
+def init_knobs() -> None:
+    """Plain session keys (not widget keys) hold the choices, so they survive page switches."""
+    if "train_preset" not in st.session_state:
+        st.session_state["train_preset"] = next(iter(PRESETS))
+        st.session_state["train_corpus"] = BUNDLED
+        st.session_state["train_device"] = devices()[0].key
+        apply_preset()
+
+
+def knob(name: str, where) -> None:
+    key = KNOB.format(name)
+    if name in INT_KNOBS:
+        label, low, high = INT_KNOBS[name]
+        where.number_input(label, min_value=low, max_value=high, step=1, **state.bind(key))
+    else:
+        label, low, high, fmt = FLOAT_KNOBS[name]
+        step = 0.05 if fmt == "%.2f" else 1e-4
+        where.number_input(label, min_value=low, max_value=high, step=step, format=fmt, **state.bind(key))
+
+
+def settings_from_knobs() -> TrainSettings:
+    values = {f.name: st.session_state[KNOB.format(f.name)] for f in fields(TrainSettings)}
+    for name in INT_KNOBS:
+        values[name] = int(values[name])
+    for name in FLOAT_KNOBS:
+        values[name] = float(values[name])
+    return TrainSettings(**values)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def bundled_text() -> str:
+    return DEFAULT_CORPUS.read_text(encoding="utf-8")
+
+
+@st.cache_data(show_spinner="Tokenizing the corpus…", max_entries=16)
+def cached_corpus_stats(text: str, tokenizer: str, block_size: int) -> CorpusStats:
+    return corpus_stats(text, tokenizer, block_size)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_probe(config_json: str, batch_size: int, device: str) -> ProbeResult:
+    return probe_in_subprocess(GPTConfig.from_dict(json.loads(config_json)), batch_size, device)
+
+
+def corpus_section() -> tuple[str | None, bytes | None]:
+    """(text, upload bytes or None). text is None when the chosen corpus is unusable (message shown)."""
+    choice = st.radio("Corpus", [BUNDLED, UPLOAD], horizontal=True, **state.bind("train_corpus"))
+    if choice == BUNDLED:
+        return bundled_text(), None
+    file = st.file_uploader(
+        f"Your text: a UTF-8 .txt file of at most {MAX_UPLOAD_BYTES // 2**20} MB",
+        type=["txt"],
+        key="train_upload",
+        help="It is saved inside the new run's folder (as corpus.txt), so the run can be resumed later.",
+    )
+    if file is None:
+        st.info("Choose a .txt file to train on, or use the bundled Shakespeare.")
+        return None, None
+    raw = file.getvalue()
+    try:
+        text = check_upload(raw)
+    except JobError as exc:
+        st.error(f"This file cannot be used: {exc}")
+        return None, None
+    st.caption(f"{len(text):,} characters, {len(set(text)):,} different characters.")
+    return text, raw
+
+
+def knobs_section() -> None:
+    bound = state.bind("train_preset")
+
+    def preset_chosen() -> None:
+        bound["on_change"]()
+        apply_preset()
+
+    st.selectbox("Preset", list(PRESETS), key=bound["key"], on_change=preset_chosen)
+    preset = PRESETS[st.session_state["train_preset"]]
+    st.caption(preset.description)
+    st.selectbox(
+        "Tokenizer",
+        ["char", "gpt2"],
+        format_func=lambda k: {"char": "characters", "gpt2": "GPT-2 BPE (50,257 tokens)"}[k],
+        **state.bind(KNOB.format("tokenizer")),
+    )
+    cols = st.columns(4)
+    for i, name in enumerate(MAIN):
+        knob(name, cols[i % 4])
+    with st.expander("More settings: schedule, evaluation, probe sentence, sample prompt"):
+        cols = st.columns(4)
+        others = [n for n in (*INT_KNOBS, *FLOAT_KNOBS) if n not in MAIN]
+        for i, name in enumerate(others):
+            knob(name, cols[i % 4])
+        st.text_input(
+            "Probe sentence (its attention is recorded at every evaluation)", **state.bind(KNOB.format("probe"))
+        )
+        st.text_input(
+            "Sample prompt (empty: the start of the corpus)", max_chars=200, **state.bind(KNOB.format("sample_prompt"))
+        )
+
+
+def device_section() -> str:
+    options = devices()
+    labels = {d.key: d.label for d in options}
+    keys = [d.key for d in options]
+    device = st.selectbox(
+        "Device",
+        keys,
+        format_func=lambda k: labels[k],
+        **state.bind("train_device", clamp=lambda k: k if k in keys else keys[0]),
+    )
+    if PRESETS[st.session_state["train_preset"]].wants_gpu and not any(k.startswith("cuda") for k in keys):
+        st.warning("This preset is meant for a GPU and none is available here: on the CPU it will be slow.")
+    return device
+
+
+def estimate_section(cfg: GPTConfig, settings: TrainSettings, device: str) -> None:
+    n_params = count_params(cfg)
+    mem = memory_estimate(cfg, settings.batch_size, n_params)
+    cols = st.columns(3)
+    cols[0].metric("parameters", f"{n_params / 1e6:.2f} M" if n_params >= 1e5 else f"{n_params:,}")
+    cols[1].metric("memory for training (estimate)", format_bytes(mem.total_bytes))
+    device_memory = next((d.memory_bytes for d in devices() if d.key == device), None)
+    if device_memory and mem.total_bytes > 0.9 * device_memory:
+        st.warning(f"This may not fit in the {format_bytes(device_memory)} of {device}: lower the batch size.")
+    try:
+        probe = cached_probe(json.dumps(cfg.to_dict(), sort_keys=True), settings.batch_size, device)
+    except EstimateError as exc:
+        cols[2].metric("estimated time", "–")
+        st.warning(f"The speed probe could not run: {exc}")
+        return
+    total = estimate_run_seconds(
+        probe.seconds_per_iter, settings.max_iters, settings.eval_interval, settings.eval_iters
+    )
+    cols[2].metric("estimated time", format_duration(total))
+    measured = f"{probe.seconds_per_iter * 1000:.1f} ms per step ({probe.tokens_per_s:,.0f} tokens/s)"
+    peak = f", peak GPU memory {format_bytes(probe.peak_memory_bytes)}" if probe.peak_memory_bytes else ""
+    busy = (
+        " Another run is using this device, so the measurement is slower than it will be alone."
+        if any(e.device == device and e.state == "running" for e in manager().queue())
+        else ""
+    )
+    st.caption(
+        f"Measured on {device}: {measured}{peak}, from {probe.steps_timed} real training steps of this model "
+        f"and batch; evaluations included in the total.{busy}"
+    )
+
+
+def queue_section() -> None:
+    entries = manager().queue()
+    if not entries:
+        return
+    st.markdown("**Queue** — one run per device at a time; the others wait their turn:")
+    rows = [
+        {"run": e.run_id, "device": e.device, "state": e.state, "place in queue": e.position or "now"} for e in entries
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def launch(settings: TrainSettings, device: str, upload: bytes | None) -> None:
+    name = st.text_input("Run name", value="", max_chars=40, placeholder="e.g. class-3-shakespeare", key="train_name")
+    if st.button("🚀 Start training", type="primary", key="train_launch"):
+        try:
+            run_id = manager().submit(name, settings, device, upload=upload)
+        except (JobError, OSError) as exc:
+            st.error(f"The run could not be started: {exc}")
+            return
+        set_current_run(run_id)
+        st.rerun()
+
+
+st.title("🏋️ Train a model")
+init_knobs()
+publish_run()
+
+run_id = current_run()
+if run_id:
+    live_dashboard(run_id)
+    st.divider()
+    st.header("Start another run")
+else:
+    st.caption(
+        "Training runs in its own process: keep teaching on the other pages while it trains, then open "
+        "the trained model in the explorer."
+    )
+
+queue_section()
+text, upload = corpus_section()
+knobs_section()
+device = device_section()
+settings = settings_from_knobs()
+if text is not None:
+    try:
+        stats = cached_corpus_stats(text, settings.tokenizer, settings.block_size)
+        cfg = validate_settings(settings, stats.vocab_size)
+    except (EstimateError, JobError) as exc:
+        st.error(f"These settings cannot be trained: {exc}")
+    else:
+        st.caption(f"Corpus: {stats.tokens:,} tokens with this tokenizer; 90% train, 10% validate.")
+        estimate_section(cfg, settings, device)
+        launch(settings, device, upload)

@@ -1,0 +1,108 @@
+"""The live dashboard of one training run: a fragment that re-reads the run folder every 2 s."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from gpt.jobs import JobError
+from gpt.runs import Metrics, RunInfo, eta_seconds, read_metrics, read_samples
+from ui import figures, state
+from ui.jobs import badge, format_duration, manager, set_current_run
+from ui.render import show_figure
+
+REFRESH_S = 2.0
+MAX_CHART_POINTS = 400
+
+
+def loss_table(metrics: Metrics) -> pd.DataFrame:
+    train = pd.DataFrame({"iter": metrics.train_iters, "train_loss": metrics.train_loss})
+    val = pd.DataFrame({"iter": metrics.val_iters, "val_loss": metrics.val_loss})
+    return train.merge(val, on="iter", how="outer").sort_values("iter").set_index("iter")
+
+
+def provenance(info: RunInfo) -> dict[str, object]:
+    options = info.options
+    return {"run": info.run_id, "device": info.device or None, "seed": options.get("seed")}
+
+
+def loss_chart(info: RunInfo, metrics: Metrics, key: str) -> None:
+    if not metrics.train_iters and not metrics.val_iters:
+        st.info("No loss values yet: the first ones appear after the first logged steps.")
+        return
+    curves = {
+        info.run_id: {
+            "train": (metrics.train_iters, metrics.train_loss),
+            "val": (metrics.val_iters, metrics.val_loss),
+        }
+    }
+    fig = figures.loss_curves(curves, title="Loss while training", provenance=provenance(info))
+    show_figure(fig, loss_table(metrics), f"loss-{info.run_id}", key=key)
+
+
+def _numbers(info: RunInfo, metrics: Metrics) -> None:
+    last = metrics.last
+    cols = st.columns(5)
+    train_loss = metrics.train_loss[-1] if metrics.train_loss else None
+    val_loss = metrics.val_loss[-1] if metrics.val_loss else None
+    cols[0].metric("train loss", f"{train_loss:.3f}" if train_loss is not None else "–")
+    cols[1].metric("val loss", f"{val_loss:.3f}" if val_loss is not None else "–")
+    tps = last.get("tokens_per_s")
+    cols[2].metric("tokens / s", f"{tps:,.0f}" if isinstance(tps, (int, float)) else "–")
+    cols[3].metric("time left (ETA)", format_duration(eta_seconds(info, metrics)) if info.state == "running" else "–")
+    lr = last.get("lr")
+    cols[4].metric("learning rate", f"{lr:.2e}" if isinstance(lr, (int, float)) else "–")
+
+
+def _message(info: RunInfo) -> None:
+    if info.state in ("failed", "diverged"):
+        st.error(f"{badge(info.state)}: {info.message}")
+    elif info.state == "interrupted":
+        st.warning(f"{info.message} — it can be resumed from its last checkpoint on the Runs page.")
+    elif info.message:
+        st.caption(info.message)
+
+
+def _sample(info: RunInfo) -> None:
+    samples = read_samples(info.path)
+    if not samples:
+        st.caption("A text sample appears at each evaluation.")
+        return
+    latest = samples[-1]
+    st.markdown(f"**Sample at step {latest['iter']}** (fixed prompt and seed, so only the model changes):")
+    st.code(str(latest.get("prompt", "")) + latest["text"], language=None, wrap_lines=True)
+
+
+def _actions(info: RunInfo) -> None:
+    cols = st.columns(3)
+    if info.active and cols[0].button("⏹ Stop", key=f"stop_{info.run_id}", type="primary"):
+        try:
+            st.toast(manager().stop(info.run_id))
+        except JobError as exc:
+            st.warning(str(exc))
+    if info.has_checkpoint and cols[1].button("🔍 Open in explorer", key=f"open_{info.run_id}"):
+        state.put("model", f"run:{info.run_id}")
+        st.switch_page("pages/attention_page.py")
+    if cols[2].button("🎞️ Attention during training", key=f"watch_{info.run_id}"):
+        set_current_run(info.run_id)
+        st.switch_page("pages/watch_page.py")
+
+
+@st.fragment(run_every=REFRESH_S)
+def live_dashboard(run_id: str) -> None:
+    """Progress, losses, speed, ETA, learning rate, the latest sample and Stop, refreshed every 2 s."""
+    try:
+        info = manager().get_run(run_id)
+    except JobError as exc:
+        st.warning(f"Run “{run_id}” cannot be shown: {exc}")
+        return
+    st.subheader(f"{badge(info.state)} · {info.run_id}")
+    _message(info)
+    if info.max_iters:
+        done = min(1.0, info.iter / info.max_iters)
+        st.progress(done, text=f"step {info.iter:,} of {info.max_iters:,} ({done:.0%})")
+    metrics = read_metrics(info.path, max_points=MAX_CHART_POINTS)
+    _numbers(info, metrics)
+    _actions(info)
+    loss_chart(info, metrics, key=f"live_loss_{run_id}")
+    _sample(info)

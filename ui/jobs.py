@@ -1,0 +1,105 @@
+"""The app's one job manager and "the current run" of a browser session (kept in the URL too)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+
+import streamlit as st
+
+from gpt.catalog import is_valid_run_id, runs_dir
+from gpt.estimate import DeviceInfo, list_devices
+from gpt.jobs import DEFAULT_COMMAND, JobManager
+
+RUN_KEY = "run"  # session state key and URL query parameter
+
+
+@st.cache_resource(show_spinner=False)
+def _manager(folder: str, max_per_device: int, command: tuple[str, ...]) -> JobManager:
+    return JobManager(Path(folder), max_per_device=max_per_device, command=command)
+
+
+def manager() -> JobManager:
+    """The job manager of this server process (one per runs folder), shared by every session.
+
+    ATTN_EXPLORER_MAX_RUNS_PER_DEVICE (default 1) sets how many runs share one device;
+    ATTN_EXPLORER_TRAIN_COMMAND replaces the worker command (e.g. a wrapper script).
+    """
+    try:
+        slots = max(1, int(os.environ.get("ATTN_EXPLORER_MAX_RUNS_PER_DEVICE", "1")))
+    except ValueError:
+        slots = 1
+    custom = os.environ.get("ATTN_EXPLORER_TRAIN_COMMAND")
+    command = tuple(shlex.split(custom)) if custom else DEFAULT_COMMAND
+    return _manager(str(runs_dir()), slots, command)
+
+
+@st.cache_resource(show_spinner=False)
+def devices() -> list[DeviceInfo]:
+    return list_devices()
+
+
+def current_run() -> str | None:
+    """The run this session is watching: session state first, then the URL (after a reload)."""
+    run_id = st.session_state.get(RUN_KEY)
+    if run_id is None:
+        run_id = st.query_params.get(RUN_KEY)
+    if not isinstance(run_id, str) or not is_valid_run_id(run_id):
+        return None
+    st.session_state[RUN_KEY] = run_id
+    return run_id
+
+
+def set_current_run(run_id: str | None) -> None:
+    if run_id is None:
+        st.session_state.pop(RUN_KEY, None)
+        if RUN_KEY in st.query_params:
+            del st.query_params[RUN_KEY]
+        return
+    st.session_state[RUN_KEY] = run_id
+    publish_run()
+
+
+def publish_run() -> None:
+    """Put the current run into the URL (page switches drop query parameters)."""
+    run_id = current_run()
+    if run_id and st.query_params.get(RUN_KEY) != run_id:
+        st.query_params[RUN_KEY] = run_id
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = max(0.0, float(seconds))
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
+
+
+def format_bytes(n: float | None) -> str:
+    if n is None:
+        return "–"
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+STATE_BADGES = {
+    "queued": "⏳ queued",
+    "running": "🏃 running",
+    "finished": "✅ finished",
+    "stopped": "⏹️ stopped",
+    "interrupted": "⚠️ interrupted",
+    "diverged": "💥 diverged",
+    "failed": "❌ failed",
+    "unknown": "❔ unknown",
+}
+
+
+def badge(state: str) -> str:
+    return STATE_BADGES.get(state, state)

@@ -1,0 +1,74 @@
+"""Bad input on the Overview, Tokens, Embeddings and Next-token pages: a message, never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import open_page, texts
+
+CHAR = "random:shakespeare-char"
+BPE = "random:gpt2-bpe-small"
+PAGES = ("overview", "tokens", "embeddings", "next_token")
+BAD_INPUTS = {
+    "empty": "",
+    "only-spaces": "     ",
+    "10k-chars": ("The quick brown fox. " * 500)[:10_000],
+    "emoji-cjk-rtl": "🦊🔥 狐狸跳 שלום עולם مرحبا 👩‍👩‍👧",
+    "control-chars": "a\x00b\x01c\x07d\x1b[31m\x7fe",
+    "endoftext": "Hello<|endoftext|>World",
+    "html-script": "<script>alert(1)</script><b>x</b><img src=x onerror=alert(2)>",
+}
+
+
+def _check(at, name: str) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    shown = texts(at)
+    assert "<script" not in "".join(h.proto.body for h in at.get("html"))
+    if name == "empty":
+        assert "Type a sentence in the sidebar" in shown
+    elif name == "10k-chars":
+        warnings = " ".join(w.value for w in at.sidebar.warning)
+        assert "only the first" in warnings  # cut to the context with a visible notice
+    else:
+        # Something real is shown for the text: a token count in the sidebar.
+        assert any("tokens** (" in c.value for c in at.sidebar.caption)
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("name", list(BAD_INPUTS))
+def test_bad_sentence_from_a_link(page: str, name: str) -> None:
+    at = open_page(page, model=CHAR, sentence=BAD_INPUTS[name])
+    _check(at, name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("name", ["10k-chars", "emoji-cjk-rtl", "control-chars", "endoftext", "html-script"])
+def test_bad_sentence_typed_with_the_gpt2_tokenizer(page: str, name: str) -> None:
+    at = open_page(page, model=BPE, sentence="Hello")
+    at.sidebar.text_area(key="w_sentence").input(BAD_INPUTS[name]).run()
+    _check(at, name)
+
+
+def test_endoftext_is_one_special_token_under_gpt2() -> None:
+    at = open_page("tokens", model=BPE, sentence=BAD_INPUTS["endoftext"])
+    assert at.dataframe[0].value["id"].tolist().count(50256) == 1
+    assert "is one special token (ID 50256)" in texts(at)
+
+
+def test_characters_outside_the_vocabulary_are_reported() -> None:
+    at = open_page("tokens", model=CHAR, sentence=BAD_INPUTS["emoji-cjk-rtl"])
+    assert any("not in this model's vocabulary" in i.value for i in at.sidebar.info)
+    assert any("not in this model's vocabulary" in w.value for w in at.warning)
+
+
+def test_control_characters_are_shown_as_symbols() -> None:
+    at = open_page("tokens", model=CHAR, sentence="a\x00b")
+    assert at.dataframe[0].value["token"].tolist() == ["a", "\u2400", "b"]
+    assert "\x00" not in "".join(h.proto.body for h in at.get("html"))
+
+
+def test_text_longer_than_the_box_limit_is_cut_not_an_error() -> None:
+    at = open_page("tokens", model=CHAR, sentence="ab" * 15_000)  # 30,000 characters in a link
+    assert not at.exception
+    assert len(at.sidebar.text_area(key="w_sentence").value) == 20_000
+    assert "**64 / 64 tokens** (char tokenizer)" in [c.value for c in at.sidebar.caption]

@@ -248,6 +248,8 @@ def probe_in_subprocess(
 ) -> ProbeResult:
     """``measure_step_time`` in a child process: the server process never trains, and a GPU's memory
     is given back as soon as the probe ends."""
+    if batch_size < 1 or steps < 1:
+        raise EstimateError("batch size and steps must be at least 1")
     request = {"config": cfg.to_dict(), "batch_size": batch_size, "device": device, "steps": steps, "bf16": bf16}
     env = {**os.environ}
     argv = [sys.executable, "-m", "gpt.estimate", json.dumps(request)]

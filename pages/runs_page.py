@@ -1,0 +1,134 @@
+"""Runs: every training run on disk with its true status; compare curves; open, resume, stop, delete."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from gpt.jobs import JobError
+from gpt.runs import RunInfo, dir_size, read_metrics
+from ui import figures, state
+from ui.jobs import badge, current_run, format_bytes, manager, publish_run, set_current_run
+from ui.render import show_figure
+
+MAX_COMPARE = 8
+
+
+def _loss(value: object) -> float | None:
+    return round(float(value), 4) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def run_row(info: RunInfo) -> dict[str, object]:
+    o = info.options
+    shape = f"{o['n_layer']}×{o['n_head']}×{o['n_embd']}" if {"n_layer", "n_head", "n_embd"} <= set(o) else "–"
+    return {
+        "run": info.run_id,
+        "status": badge(info.state),
+        "step": f"{info.iter:,} / {info.max_iters:,}" if info.max_iters else f"{info.iter:,}",
+        "layers×heads×dims": shape,
+        "tokenizer": o.get("tokenizer", "–"),
+        "context": o.get("block_size"),
+        "final val loss": _loss(info.summary.get("final_val_loss")),
+        "best val loss": _loss(info.summary.get("best_val_loss")),
+        "tokens/s": round(info.summary["tokens_per_s"]) if _loss(info.summary.get("tokens_per_s")) else None,
+        "device": info.device or "–",
+        "size": format_bytes(dir_size(info.path)),
+        "started": dt.datetime.fromtimestamp(info.created_at).strftime("%Y-%m-%d %H:%M") if info.created_at else "–",
+    }
+
+
+def compare_section(runs: list[RunInfo]) -> None:
+    st.subheader("Compare loss curves")
+    ids = [r.run_id for r in runs]
+    default = ids[: min(3, len(ids))]
+    chosen = st.multiselect("Runs to compare", ids, default=default, max_selections=MAX_COMPARE, key="runs_compare")
+    if not chosen:
+        st.info("Choose one or more runs to draw their curves.")
+        return
+    curves, tables = {}, []
+    for run_id in chosen:
+        info = next(r for r in runs if r.run_id == run_id)
+        metrics = read_metrics(info.path, max_points=300)
+        curves[run_id] = {
+            "train": (metrics.train_iters, metrics.train_loss),
+            "val": (metrics.val_iters, metrics.val_loss),
+        }
+        tables.append(pd.DataFrame({"run": run_id, "iter": metrics.val_iters, "val_loss": metrics.val_loss}))
+    if not any(c["train"][0] or c["val"][0] for c in curves.values()):
+        st.info("These runs have no loss values yet.")
+        return
+    fig = figures.loss_curves(curves, title="Loss curves (dashed: validation)", provenance={"runs": len(chosen)})
+    show_figure(fig, pd.concat(tables, ignore_index=True), "runs-compare", key="runs_compare_chart")
+
+
+def open_in_explorer(info: RunInfo) -> None:
+    state.put("model", f"run:{info.run_id}")
+    st.switch_page("pages/attention_page.py")
+
+
+def manage_section(runs: list[RunInfo]) -> None:
+    st.subheader("One run")
+    ids = [r.run_id for r in runs]
+    current = current_run()
+    index = ids.index(current) if current in ids else 0
+    run_id = st.selectbox("Run", ids, index=index, key="runs_selected")
+    info = next(r for r in runs if r.run_id == run_id)
+    st.markdown(f"**{badge(info.state)}** — step {info.iter:,} of {info.max_iters:,}")
+    if info.message:
+        (st.error if info.state in ("failed", "diverged") else st.caption)(info.message)
+    cols = st.columns(5)
+    if cols[0].button("📺 Live dashboard", key="runs_watch", help="Follow this run on the Train page"):
+        set_current_run(run_id)
+        st.switch_page("pages/train_page.py")
+    if cols[1].button("🔍 Open in explorer", key="runs_open", disabled=not info.has_checkpoint):
+        open_in_explorer(info)
+    if cols[2].button("🎞️ Attention during training", key="runs_attention"):
+        set_current_run(run_id)
+        st.switch_page("pages/watch_page.py")
+    if info.active and cols[3].button("⏹ Stop", key="runs_stop"):
+        _act(lambda: st.toast(manager().stop(run_id)))
+    if info.resumable and cols[3].button("▶️ Resume", key="runs_resume", help="Continue from its last checkpoint"):
+        if _act(lambda: manager().resume(run_id)):
+            set_current_run(run_id)
+            st.rerun()
+    if not info.has_checkpoint:
+        st.caption("No checkpoint yet: it is written at the first evaluation.")
+    with st.expander("🗑️ Delete this run"):
+        confirm = st.checkbox(
+            f"Yes, delete “{run_id}” with its checkpoint and logs for good", key=f"runs_confirm_{run_id}"
+        )
+        if st.button("Delete", key="runs_delete", disabled=not confirm, type="primary"):
+            if _act(lambda: manager().delete(run_id)):
+                if current_run() == run_id:
+                    set_current_run(None)
+                st.toast(f"Deleted {run_id}")
+                st.rerun()
+    with st.expander("Settings of this run"):
+        st.json(info.options or {"note": "the worker has not written its settings yet"})
+
+
+def _act(action) -> bool:
+    try:
+        action()
+    except (JobError, OSError) as exc:
+        st.error(str(exc))
+        return False
+    return True
+
+
+st.title("📈 Runs")
+publish_run()
+runs = manager().list_runs()
+if not runs:
+    st.info("No training runs yet. Start one on the Train page; it will be listed here.")
+    st.page_link("pages/train_page.py", label="Train a model", icon="🏋️")
+    st.stop()
+
+st.caption(
+    f"{len(runs)} run(s) in {manager().runs_dir}. Status is read from disk: a run whose process died shows as interrupted."
+)
+st.dataframe(pd.DataFrame([run_row(r) for r in runs]), hide_index=True, width="stretch")
+manage_section(runs)
+compare_section(runs)

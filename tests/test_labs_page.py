@@ -1,0 +1,142 @@
+"""AppTest: every lab renders, shows the sources' numbers, and recomputes when an input cell is edited.
+
+AppTest cannot type into an ``st.data_editor`` cell, but it can seed a keyed editor's edit state
+(``edited_rows``) before a run, which is exactly what the browser sends after a cell edit; the
+tests drive the editors that way.
+"""
+
+from __future__ import annotations
+
+import pytest
+from helpers import open_page
+
+from gpt.labs import LABS
+
+
+def edit(at, key: str, row: int, column: str, value: float) -> None:
+    at.session_state[key] = {"edited_rows": {row: {column: value}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+
+
+def table_with_index(at, label: str, column: str | None = None):
+    """The first displayed table whose row index contains ``label`` (and columns ``column``)."""
+    for df in at.dataframe:
+        frame = df.value
+        if label in [str(i) for i in frame.index] and (column is None or column in frame.columns):
+            return frame
+    raise AssertionError(f"no table with row {label!r}")
+
+
+@pytest.mark.parametrize("lab_id", [lab.lab_id for lab in LABS])
+def test_every_lab_renders_cleanly_from_its_link(lab_id):
+    at = open_page("labs", lab=lab_id)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.selectbox(key="labs_lab").value == lab_id
+    assert any(lab_id == LABS[i].lab_id and LABS[i].title in h.value for i in range(len(LABS)) for h in at.header)
+    assert any("Source:" in c.value for c in at.caption)
+    assert at.get("download_button"), "every lab exports its numbers as CSV"
+
+
+def test_journey_shows_book_numbers_and_recomputes_after_a_cell_edit():
+    at = open_page("labs", lab="journey")
+    scores = table_with_index(at, "score ω")
+    assert scores.loc["score ω", "Your"] == pytest.approx(0.9544, abs=5e-5)
+    assert scores.loc["softmax α", "journey"] == pytest.approx(0.2379, abs=5e-5)
+    edit(at, "lab_journey_inputs", 0, "x1", 1.0)  # "Your" = [1.0, 0.15, 0.89]
+    scores = table_with_index(at, "score ω")
+    assert scores.loc["score ω", "Your"] == pytest.approx(1.0 * 0.55 + 0.15 * 0.87 + 0.89 * 0.66, abs=1e-4)
+    assert "book: score" not in scores.index  # the book rows only show for the book's inputs
+    at.button(key="lab_journey_inputs_reset").click().run()
+    assert table_with_index(at, "score ω").loc["score ω", "Your"] == pytest.approx(0.9544, abs=5e-5)
+
+
+def test_journey_empty_cell_gives_a_message_not_a_traceback():
+    at = open_page("labs", lab="journey")
+    edit(at, "lab_journey_inputs", 2, "x3", None)
+    assert not at.exception
+    assert any("finite number" in e.value for e in at.error)
+
+
+def test_overflow_slider_breaks_the_naive_softmax_only():
+    at = open_page("labs", lab="journey")
+    at.slider(key="lab_journey_factor").set_value(100.0).run()
+    assert any("overflowed" in e.value for e in at.error)
+    table = table_with_index(at, "torch.softmax")
+    assert table.loc["torch.softmax"].sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_selector_writes_the_lab_into_the_url():
+    at = open_page("labs")
+    assert at.query_params["lab"] == ["journey"] or at.query_params["lab"] == "journey"
+    at.selectbox(key="labs_lab").set_value("fox").run()
+    lab = at.query_params["lab"]
+    assert (lab[0] if isinstance(lab, list) else lab) == "fox"
+    assert any("fox" in h.value for h in at.header)
+
+
+def test_fox_says_plainly_where_the_article_is_wrong():
+    at = open_page("labs", lab="fox")
+    warning = " ".join(w.value for w in at.warning)
+    assert "does not hold for 7 of 9 scores" in warning and "0.94" in warning
+    table = table_with_index(at, "jumps", "exact score")
+    assert table.loc["The", "exact score"] == pytest.approx(0.27)
+    assert table.loc["The", "article prints"] == pytest.approx(0.28)
+    edit(at, "lab_fox_query", 0, "d0", 1.0)
+    assert table_with_index(at, "jumps", "exact score").loc["The", "exact score"] == pytest.approx(
+        0.1 + 0.06 + 0.03 + 0.16
+    )
+
+
+def test_embedding_lookup_follows_edited_ids():
+    at = open_page("labs", lab="embedding")
+    lookup = table_with_index(at, "ID 5", "d0")
+    assert list(lookup.loc["ID 5"]) == pytest.approx([-2.8400, -0.7849, -1.4096], abs=5e-5)
+    edit(at, "lab_emb_ids", 0, "token ID 0", 4)
+    assert list(table_with_index(at, "ID 4", "d0").loc["ID 4"]) == pytest.approx([-1.1589, 0.3255, -0.6315], abs=5e-5)
+    edit(at, "lab_emb_ids", 0, "token ID 0", 9)
+    assert not at.exception and any("outside the vocabulary" in e.value for e in at.error)
+
+
+def test_sliding_window_stride_equal_to_length_means_no_overlap():
+    at = open_page("labs", lab="sliding-window")
+    first = table_with_index(at, "start 0")
+    assert list(first.loc["start 0"]) == [40, 367, 2885, 1464]
+    at.slider(key="lab_sw_stride").set_value(4).run()
+    assert any("no overlap" in s.value for s in at.success)
+    assert list(table_with_index(at, "start 4").loc["start 4"]) == [1807, 3619, 402, 271]
+
+
+def test_averaging_three_ways_agree_after_an_edit():
+    at = open_page("labs", lab="averaging")
+    edit(at, "lab_avg_x", 3, "c0", 5.0)
+    metric = next(m for m in at.metric if "allclose" in m.label)
+    assert metric.value == "True"
+    means = table_with_index(at, "t3", ("loop", "c0"))
+    assert means.loc["t3"].iloc[0] == pytest.approx(means.loc["t3"].iloc[2])
+
+
+def test_predict_then_reveal_hides_the_answer_and_keeps_score():
+    at = open_page("labs", lab="averaging")
+    n_tables = len(at.dataframe)
+    at.toggle(key="labs_predict_mode").set_value(True).run()
+    assert len(at.dataframe) < n_tables  # results hidden until the reveal
+    at.radio(key="guess_avg:row4").set_value("1/5").run()
+    at.button(key="reveal_avg:row4").click().run()
+    assert any("which is right" in s.value for s in at.success)
+    assert len(at.dataframe) == n_tables
+    assert any("1 / 1 right" in m.value for m in at.markdown)
+
+
+def test_bigram_trains_and_explains_context_blindness():
+    at = open_page("labs", lab="bigram")
+    train = next(m for m in at.metric if m.label == "Train loss")
+    assert 2.4 < float(train.value) < 2.6
+    # defaults "the king" / "to sing": different words, same last character
+    assert any("identical" in i.value for i in at.info)
+    table = next(df.value for df in at.dataframe if "after A" in df.value.columns)
+    assert list(table["after A"]) == list(table["after B"])
+    at.text_input(key="lab_bg_b").set_value("to sin").run()
+    assert any("differ only because" in i.value for i in at.info)
+    table = next(df.value for df in at.dataframe if "after A" in df.value.columns)
+    assert list(table["after A"]) != list(table["after B"])

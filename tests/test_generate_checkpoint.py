@@ -8,8 +8,17 @@ import pickle
 import pytest
 import torch
 
-from gpt import GPT, CheckpointError, SamplingSettings, generate, get_tokenizer, load_checkpoint, next_token_probs
-from gpt import preset, save_checkpoint
+from gpt import (
+    GPT,
+    CheckpointError,
+    SamplingSettings,
+    generate,
+    get_tokenizer,
+    load_checkpoint,
+    next_token_probs,
+    preset,
+    save_checkpoint,
+)
 from gpt.pretrained import gpt_from_hf_state_dict, load_gpt2
 
 

@@ -40,6 +40,17 @@ def shown_token(text: str) -> str:
     return visible(text).translate(_CONTROL_PICTURES)
 
 
+def token_label(tokenizer: Tokenizer, piece: TokenPiece) -> str:
+    """How a chip names a token: its text (``shown_token``), or its raw bytes as ``⟨f0 9f⟩`` when
+    it is only part of a multi-byte character (alone, its text would be a meaningless '�')."""
+    data = token_bytes(tokenizer, piece)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "⟨" + hex_bytes(data) + "⟩"
+    return shown_token(piece.text)
+
+
 def token_bytes(tokenizer: Tokenizer, piece: TokenPiece) -> bytes:
     """The bytes a token stands for. For GPT-2 these are the BPE table's bytes, which may be
     part of one multi-byte character (an emoji is often split over 2-3 tokens)."""
@@ -137,10 +148,13 @@ def model_facts(config: GPTConfig, n_params: int, tokenizer_name: str, vocab_siz
     ]
 
 
-def _format_meta_value(value: object) -> str:
+_COUNTS = {"iter", "tokens_seen"}  # numbers read as amounts (1,000s separators); a seed is a label
+
+
+def _format_meta_value(key: str, value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4f}"
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool) and key in _COUNTS:
         return f"{value:,}"
     return str(value)
 
@@ -153,12 +167,12 @@ def training_facts(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
         rows.append(("training", "none: random weights (what attention looks like before learning)"))
     for key, label in _META_LABELS.items():
         if key in meta and isinstance(meta[key], (str, int, float)):
-            rows.append((label, _format_meta_value(meta[key])))
+            rows.append((label, _format_meta_value(key, meta[key])))
     for key, value in meta.items():
         if key in _META_LABELS or key in _META_SKIP:
             continue
         if isinstance(value, (str, int, float, bool)):
-            rows.append((key.replace("_", " "), _format_meta_value(value)))
+            rows.append((key.replace("_", " "), _format_meta_value(key, value)))
     return rows
 
 

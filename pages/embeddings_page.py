@@ -17,8 +17,8 @@ MAX_DIMS = 128  # columns per heatmap; wider slices are cut (GPT-2 has 768)
 MAX_ROWS = 64  # token rows per heatmap; the page says when more exist
 WAVE_POSITIONS = 128  # positions drawn in the sinusoid line chart
 SINUSOID_FORMULA = (
-    r"PE_{(pos,\,2i)} = \sin\!\left(\frac{pos}{10000^{2i/d_{\text{model}}}}\right), \qquad "
-    r"PE_{(pos,\,2i+1)} = \cos\!\left(\frac{pos}{10000^{2i/d_{\text{model}}}}\right)"
+    r"\begin{aligned} PE_{(pos,\,2i)} &= \sin\!\left(pos \,/\, 10000^{2i/d_{\text{model}}}\right) \\ "
+    r"PE_{(pos,\,2i+1)} &= \cos\!\left(pos \,/\, 10000^{2i/d_{\text{model}}}\right) \end{aligned}"
 )
 
 

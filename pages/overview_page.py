@@ -84,12 +84,12 @@ def _facts(sel: shell.Selection) -> None:
     left, right = st.columns(2)
     with left:
         st.markdown(f"**Model: {sel.model_label}**")
-        st.dataframe(pd.DataFrame(rows, columns=["fact", "value"]), hide_index=True, width="stretch")
+        st.table(pd.DataFrame(rows, columns=["fact", "value"]).set_index("fact"))
     with right:
         st.markdown("**Training**")
         trained = training_facts(loaded.meta)
         if trained:
-            st.dataframe(pd.DataFrame(trained, columns=["fact", "value"]), hide_index=True, width="stretch")
+            st.table(pd.DataFrame(trained, columns=["fact", "value"]).set_index("fact"))
         else:
             st.write("This checkpoint records no training details.")
         if cfg.pos_encoding == "learned":

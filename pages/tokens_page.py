@@ -40,7 +40,7 @@ def _model_tokens(sel: shell.Selection) -> None:
         "The small number on each chip is its ID: the row of the embedding table the model looks up next. "
         "Leading spaces show as `·`, line breaks as `↵`."
     )
-    show_chips(sel.pieces)
+    show_chips(sel.pieces, tokenizer=sel.loaded.tokenizer)
     unknown = [p for p in sel.pieces if not p.known]
     if unknown:
         st.warning(
@@ -71,7 +71,8 @@ def _comparison(sel: shell.Selection) -> None:
             st.markdown(f"**{TOKENIZER_TITLES[summary.name]}**")
             st.caption(f"{summary.n_tokens:,} tokens · vocabulary {summary.vocab_size:,}")
             unk = UNK if summary.name == "word" else None
-            show_chips(summary.pieces, show_ids=True, max_chips=COMPARE_CHIPS, unknown_as=unk)
+            tok = _tokenizers()[summary.name]
+            show_chips(summary.pieces, max_chips=COMPARE_CHIPS, unknown_as=unk, tokenizer=tok)
             if summary.n_unknown and summary.name == "word":
                 st.caption(f"{summary.n_unknown} word(s) not in the vocabulary → `{UNK}` (red outline).")
             elif summary.n_unknown:
@@ -110,7 +111,7 @@ def _rare_word() -> None:
     tokenizers = _tokenizers()
     gpt2_pieces: list[TokenPiece] = tokenizers["gpt2"].pieces(word)
     st.write(f"GPT-2 needs **{len(gpt2_pieces)}** piece(s) for it:")
-    show_chips(gpt2_pieces)
+    show_chips(gpt2_pieces, tokenizer=tokenizers["gpt2"])
     word_pieces = tokenizers["word"].pieces(word)
     if any(not p.known for p in word_pieces):
         st.caption(f"The word tokenizer has no entry for it and can only say `{UNK}`:")

@@ -18,6 +18,7 @@ from gpt.analysis import (
     model_facts,
     pca_2d,
     token_bytes,
+    token_label,
     token_table_rows,
     top_token_rows,
     training_facts,
@@ -81,9 +82,9 @@ def test_model_facts_name_every_shape() -> None:
 
 
 def test_training_facts_keep_simple_values_and_skip_nested() -> None:
-    meta = {"iter": 5000, "val_loss": 1.4712345, "config": {"n_layer": 4}, "note": "demo", "untrained": False}
+    meta = {"iter": 5000, "val_loss": 1.4712345, "seed": 1337, "config": {"n_layer": 4}, "note": "demo"}
     facts = dict(training_facts(meta))
-    assert facts == {"training iterations": "5,000", "validation loss": "1.4712", "note": "demo"}
+    assert facts == {"training iterations": "5,000", "validation loss": "1.4712", "random seed": "1337", "note": "demo"}
     assert "none" in dict(training_facts({"untrained": True}))["training"]
 
 
@@ -138,3 +139,13 @@ def test_facts_match_a_real_model_parameter_count() -> None:
     model = GPT(cfg)
     facts = dict(model_facts(cfg, model.num_params(), "char", 64))
     assert facts["parameters"] == f"{sum(p.numel() for p in model.parameters()):,}"
+
+
+def test_token_label_names_partial_characters_by_their_bytes(gpt2_tok) -> None:
+    pieces = gpt2_tok.pieces("a🦊")
+    labels = [token_label(gpt2_tok, p) for p in pieces]
+    assert labels[0] == "a"
+    assert all(label.startswith("⟨") for label in labels[1:])
+    assert " ".join(label.strip("⟨⟩") for label in labels[1:]) == "f0 9f a6 8a"
+    chars = corpus_tokenizer("char", str(DEFAULT_CORPUS))
+    assert [token_label(chars, p) for p in chars.pieces("a b\x00")] == ["a", "·", "b", "\u2400"]

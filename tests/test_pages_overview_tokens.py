@@ -138,14 +138,14 @@ def test_overview_links_every_step_and_states_the_model_facts() -> None:
     links = [e.proto.page for e in at.get("page_link")]
     for page in ("tokens", "embeddings", "attention", "heads", "next_token"):
         assert any(page in link for link in links), (page, links)
-    facts = dict(at.dataframe[0].value.values.tolist())
+    facts = at.table[0].value["value"].to_dict()
     assert facts["layers (transformer blocks)"] == "4"
     assert facts["attention heads per layer"] == "4"
     assert facts["d_model (embedding width)"] == "128"
     assert facts["d_k (dimensions per head)"] == "32"
     assert facts["context (longest input, tokens)"] == "64"
     assert facts["positional encoding"].startswith("learned")
-    training = dict(at.dataframe[1].value.values.tolist())
+    training = at.table[1].value["value"].to_dict()
     assert training["training"].startswith("none")
     shown = texts(at)
     assert "43 tokens" in shown and "43 × 128" in shown
@@ -162,9 +162,9 @@ def test_overview_shows_training_info_from_a_run_checkpoint(isolated_runs_dir: P
     )
     at = open_page("overview", model="run:lesson1", sentence="abc")
     assert not at.exception
-    facts = dict(at.dataframe[0].value.values.tolist())
+    facts = at.table[0].value["value"].to_dict()
     assert facts["positional encoding"].startswith("sinusoidal")
-    training = dict(at.dataframe[1].value.values.tolist())
+    training = at.table[1].value["value"].to_dict()
     assert training["training iterations"] == "250"
     assert training["validation loss"] == "1.2500"
     assert training["random seed"] == "7"

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 import streamlit as st
 
 from gpt import TokenPiece
-from gpt.analysis import shown_token
+from gpt.analysis import shown_token, token_label
+from gpt.tokenizers import Tokenizer
 
 MAX_CHIPS = 400  # a 10,000-character text would otherwise send thousands of chips to the browser
 # Soft pastel backgrounds that stay readable on a projector; unknown tokens get a red outline.
@@ -23,9 +24,11 @@ CHIP_STYLE = (
 )
 
 
-def chip_html(piece: TokenPiece, colour: str, show_id: bool = True, unknown_as: str | None = None) -> str:
+def chip_html(
+    piece: TokenPiece, colour: str, show_id: bool = True, unknown_as: str | None = None, label: str | None = None
+) -> str:
     """One chip; ``unknown_as`` (e.g. "<|unk|>") is shown after a token the vocabulary lacks."""
-    label = shown_token(piece.text) or "∅"
+    label = (label if label is not None else shown_token(piece.text)) or "∅"
     if unknown_as is not None and not piece.known:
         label = f"{label} → {unknown_as}"
     text = html.escape(label, quote=True)
@@ -36,20 +39,32 @@ def chip_html(piece: TokenPiece, colour: str, show_id: bool = True, unknown_as: 
 
 
 def chips_html(
-    pieces: Sequence[TokenPiece], show_ids: bool = True, max_chips: int = MAX_CHIPS, unknown_as: str | None = None
+    pieces: Sequence[TokenPiece],
+    show_ids: bool = True,
+    max_chips: int = MAX_CHIPS,
+    unknown_as: str | None = None,
+    tokenizer: Tokenizer | None = None,
 ) -> str:
-    """One HTML block of chips (at most ``max_chips``); colours alternate so neighbours stand apart."""
-    parts = [chip_html(p, PALETTE[i % len(PALETTE)], show_ids, unknown_as) for i, p in enumerate(pieces[:max_chips])]
+    """One HTML block of chips (at most ``max_chips``); colours alternate so neighbours stand apart.
+    With ``tokenizer``, a token that is only part of a character is labelled by its bytes."""
+    parts = []
+    for i, p in enumerate(pieces[:max_chips]):
+        label = token_label(tokenizer, p) if tokenizer is not None else None
+        parts.append(chip_html(p, PALETTE[i % len(PALETTE)], show_ids, unknown_as, label))
     if len(pieces) > max_chips:
         parts.append(f'<span style="color:#555"> … and {len(pieces) - max_chips} more tokens</span>')
     return '<div class="token-chips">' + "".join(parts) + "</div>"
 
 
 def show_chips(
-    pieces: Sequence[TokenPiece], show_ids: bool = True, max_chips: int = MAX_CHIPS, unknown_as: str | None = None
+    pieces: Sequence[TokenPiece],
+    show_ids: bool = True,
+    max_chips: int = MAX_CHIPS,
+    unknown_as: str | None = None,
+    tokenizer: Tokenizer | None = None,
 ) -> None:
     if not pieces:
         st.caption("(no tokens)")
         return
     # st.html, not st.markdown: no Markdown/LaTeX pass over user text ("*", "$" stay literal).
-    st.html(chips_html(pieces, show_ids, max_chips, unknown_as))
+    st.html(chips_html(pieces, show_ids, max_chips, unknown_as, tokenizer))

@@ -26,7 +26,7 @@ def move_step(delta: int) -> None:
 
 def step_controls() -> explain.Step:
     n = len(explain.STEPS)
-    prev_col, slider_col, next_col = st.columns([1, 8, 1], vertical_alignment="bottom")
+    prev_col, slider_col, next_col = st.columns([1.4, 7, 1.4], vertical_alignment="bottom")
     current = explain.clamp_index(state.get("step"), n)
     prev_col.button("◀ Previous", on_click=move_step, args=(-1,), disabled=current == 0, width="stretch")
     next_col.button("Next ▶", on_click=move_step, args=(1,), disabled=current == n - 1, width="stretch")

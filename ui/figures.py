@@ -112,7 +112,14 @@ def heatmap(
         )
     fig.update_xaxes(tickvals=list(range(cols)), ticktext=xlabels, title=col_title, side="top", tickangle=-45)
     fig.update_yaxes(tickvals=list(range(rows)), ticktext=ylabels, title=row_title, autorange="reversed")
-    return _layout(fig, title, provenance, height or max(320, 120 + 26 * rows))
+    # Column labels sit on top (slanted), between the title and the cells: reserve room for them
+    # so the title and its provenance line never overlap the labels.
+    label_room = 40 + int(5.5 * max((len(label) for label in xlabels), default=0))
+    _layout(fig, title, provenance, (height or max(320, 120 + 26 * rows)) + label_room)
+    fig.update_layout(
+        margin_t=70 + label_room, title={"y": 1.0, "yref": "container", "yanchor": "top", "pad": {"t": 12}}
+    )
+    return fig
 
 
 def bar_chart(

@@ -1,0 +1,328 @@
+"""Train a GPT from the command line: ``python -m gpt.train --out runs/my-run [options]``.
+
+Writes the run folder described in the run-folder contract (status, metrics, samples, attention
+probes, checkpoint, summary). Works alone or under ``torchrun --nproc_per_node=N`` (DDP).
+
+Exit codes: 0 finished / stopped / interrupted, 1 diverged or an unexpected failure,
+2 a bad option, corpus or checkpoint (one line on stderr says what to change).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from gpt.checkpoint import CheckpointError, load_checkpoint, load_optimizer_state, read_meta
+from gpt.config import ConfigError, GPTConfig
+from gpt.data import DataError, check_fits, load_splits, read_corpus, split_ids
+from gpt.model import GPT
+from gpt.run_files import CHECKPOINT_DIR, METRICS, RunFiles, RunRecorder
+from gpt.trainer import Distributed, TrainConfig, Trainer, TrainResult, resolve_bf16, resolve_device
+
+DEFAULT_PROBE = "The quick brown fox jumps over the lazy dog"
+DEFAULTS: dict[str, Any] = {
+    "data": "shakespeare",
+    "tokenizer": "char",
+    "n_layer": 4,
+    "n_head": 4,
+    "n_embd": 128,
+    "block_size": 64,
+    "batch_size": 12,
+    "max_iters": 2000,
+    "lr": 1e-3,
+    "min_lr": 1e-4,
+    "warmup_iters": 100,
+    "grad_clip": 1.0,
+    "weight_decay": 0.1,
+    "dropout": 0.0,
+    "eval_interval": 250,
+    "eval_iters": 50,
+    "log_interval": 10,
+    "seed": 1337,
+    "device": "auto",
+    "dtype": "auto",
+    "compile": False,
+    "threads": 0,
+    "probe": DEFAULT_PROBE,
+    "sample_prompt": None,
+    "sample_tokens": 200,
+    "parent_pid": None,
+    "out": None,
+    "resume": None,
+}
+# What a resumed run must keep: the model's shape and the data it reads.
+FIXED_ON_RESUME = ("data", "tokenizer", "n_layer", "n_head", "n_embd", "block_size", "dropout", "seed")
+
+
+class UsageError(ValueError):
+    """Bad options: reported in one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # SUPPRESS: only options actually typed appear, so --resume can tell them from defaults.
+    p = argparse.ArgumentParser(prog="python -m gpt.train", description=__doc__, argument_default=argparse.SUPPRESS)
+    p.add_argument("--data", help="UTF-8 text file, or a bundled corpus name: shakespeare (default)")
+    p.add_argument("--tokenizer", choices=("char", "gpt2"), help="char (default) or gpt2 (BPE)")
+    for name in ("n-layer", "n-head", "n-embd", "block-size", "batch-size", "max-iters", "warmup-iters"):
+        p.add_argument(f"--{name}", type=int)
+    for name in ("lr", "min-lr", "grad-clip", "weight-decay", "dropout"):
+        p.add_argument(f"--{name}", type=float)
+    p.add_argument("--eval-interval", type=int, help="evaluate (val loss, sample, probe, checkpoint) every N steps")
+    p.add_argument("--eval-iters", type=int, help="batches per split in each evaluation")
+    p.add_argument("--log-interval", type=int, help="write a metrics line every N steps")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--dtype", choices=("auto", "float32", "bfloat16"), help="auto: bf16 where the hardware has it")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (slow start, faster steps)")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (0: torch's default)")
+    p.add_argument("--probe", help=f"sentence whose attention is recorded at each evaluation ({DEFAULT_PROBE!r})")
+    p.add_argument("--sample-prompt", help="prompt for the text sample at each evaluation (default: corpus start)")
+    p.add_argument("--sample-tokens", type=int, help="tokens generated for each sample (default 200)")
+    p.add_argument("--parent-pid", type=int, help="stop (status 'interrupted') when this process is gone")
+    p.add_argument("--out", help="run folder to write")
+    p.add_argument("--resume", help="run folder to continue from its checkpoint (writes into the same folder)")
+    return p
+
+
+def check_options(o: dict[str, Any]) -> None:
+    positive = ("batch_size", "max_iters", "eval_interval", "eval_iters", "log_interval", "sample_tokens")
+    for name in positive:
+        if o[name] < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {o[name]}")
+    for name in ("warmup_iters", "min_lr", "grad_clip", "weight_decay", "threads"):
+        if o[name] < 0:
+            raise UsageError(f"--{name.replace('_', '-')} must not be negative, got {o[name]}")
+    if not o["lr"] > 0:
+        raise UsageError(f"--lr must be positive, got {o['lr']}")
+    if not o["probe"].strip():
+        raise UsageError("--probe must contain some text")
+
+
+def gather_options(argv: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """All options (defaults, then the checkpoint's when resuming, then what was typed)."""
+    given = vars(build_parser().parse_args(argv))
+    meta = None
+    options = dict(DEFAULTS)
+    if "resume" in given:
+        ckpt = Path(given["resume"]) / CHECKPOINT_DIR
+        meta = read_meta(ckpt)
+        saved = meta.get("train_options") or {}
+        options.update({k: v for k, v in saved.items() if k in DEFAULTS})
+        changed = [k for k in FIXED_ON_RESUME if k in given and given[k] != saved.get(k)]
+        if changed:
+            names = ", ".join("--" + k.replace("_", "-") for k in changed)
+            raise UsageError(f"cannot change {names} when resuming; start a new run instead")
+        given.setdefault("out", given["resume"])
+        if Path(given["out"]).resolve() != Path(given["resume"]).resolve():
+            raise UsageError("--resume continues the run in its own folder; leave out --out or give the same folder")
+    options.update(given)
+    if not options["out"]:
+        raise UsageError("--out DIR is required (the run folder to write), or --resume DIR")
+    check_options(options)
+    out = Path(options["out"])
+    if meta is None and ((out / CHECKPOINT_DIR).exists() or (out / METRICS).exists()):
+        raise UsageError(f"{out} already holds a run; continue it with --resume or choose a new --out folder")
+    return options, meta
+
+
+def train_config(o: dict[str, Any], bf16: bool) -> TrainConfig:
+    return TrainConfig(
+        batch_size=o["batch_size"],
+        max_iters=o["max_iters"],
+        lr=o["lr"],
+        min_lr=min(o["min_lr"], o["lr"]),
+        warmup_iters=o["warmup_iters"],
+        grad_clip=o["grad_clip"],
+        weight_decay=o["weight_decay"],
+        eval_interval=o["eval_interval"],
+        eval_iters=o["eval_iters"],
+        log_interval=o["log_interval"],
+        seed=o["seed"],
+        compile=o["compile"],
+        bf16=bf16,
+    )
+
+
+def setup_distributed() -> Distributed:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Distributed()
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    dist.init_process_group(backend=backend)
+    return Distributed(rank=dist.get_rank(), world_size=dist.get_world_size())
+
+
+class StopFlags:
+    """SIGTERM/SIGINT ask for a clean stop; a vanished parent process means 'interrupted'."""
+
+    def __init__(self, parent_pid: int | None) -> None:
+        self.parent_pid = parent_pid
+        self.requested = False
+        self._last_check = 0.0
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self.requested = True
+
+    def parent_alive(self) -> bool:
+        if self.parent_pid is None:
+            return True
+        try:
+            os.kill(self.parent_pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True  # exists, owned by someone else
+        return True
+
+    def reason(self) -> str | None:
+        if self.requested:
+            return "stopped"
+        now = time.monotonic()
+        if self.parent_pid is not None and now - self._last_check > 0.5:  # a syscall, but not every step
+            self._last_check = now
+            if not self.parent_alive():
+                return "interrupted"
+        return None
+
+
+def build(o: dict[str, Any], meta: dict[str, Any] | None, device: torch.device, seed_offset: int = 0):
+    """Model, tokenizer and data for a new or resumed run."""
+    if meta is None:
+        tokenizer, splits, text = load_splits(o["data"], o["tokenizer"], o["block_size"])
+        cfg = GPTConfig(
+            vocab_size=tokenizer.vocab_size,
+            block_size=o["block_size"],
+            n_layer=o["n_layer"],
+            n_head=o["n_head"],
+            n_embd=o["n_embd"],
+            dropout=o["dropout"],
+        )
+        torch.manual_seed(o["seed"])
+        model = GPT(cfg)
+    else:
+        loaded = load_checkpoint(Path(o["resume"]) / CHECKPOINT_DIR)
+        model, tokenizer = loaded.model, loaded.tokenizer
+        text = read_corpus(o["data"])
+        splits = split_ids(torch.tensor(tokenizer.encode(text), dtype=torch.long))
+        check_fits(splits, model.config.block_size)
+    return model.to(device), tokenizer, splits, text
+
+
+def run(o: dict[str, Any], meta: dict[str, Any] | None, argv: Sequence[str], ddp: Distributed) -> int:
+    t_start = time.perf_counter()
+    device = resolve_device(o["device"], ddp)
+    bf16 = resolve_bf16(o["dtype"], device)
+    if o["threads"]:
+        torch.set_num_threads(o["threads"])
+    elif ddp.enabled and device.type == "cpu":
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // ddp.world_size))  # no oversubscription
+    files = RunFiles(o["out"], device=str(device)) if ddp.is_main else None
+    model, tokenizer, splits, text = build(o, meta, device)
+    cfg = train_config(o, bf16)
+    stops = StopFlags(o["parent_pid"])
+    recorder = None
+    if files is not None:
+        files.max_iters = cfg.max_iters
+        prompt = o["sample_prompt"] or text.lstrip()[:32].split("\n")[0] or text[:8]
+        options_record = {**o, "device": str(device), "dtype": "bfloat16" if bf16 else "float32"}
+        recorder = RunRecorder(files, tokenizer, o, o["probe"], prompt, o["sample_tokens"], stops.reason)
+        if meta is None:
+            files.write_run_json(list(argv), options_record)
+    trainer = Trainer(model, cfg, splits, device, recorder, ddp)
+    if meta is not None:
+        trainer.load_optimizer_state(load_optimizer_state(Path(o["resume"]) / CHECKPOINT_DIR))
+        trainer.iter = int(meta.get("iter", 0))
+        trainer.best_val_loss = meta.get("best_val_loss")
+        recorder and recorder.files.truncate_after(trainer.iter)
+    if files is not None:
+        verb = "resuming" if meta else "starting"
+        files.write_status("running", f"{verb} at step {trainer.iter}", trainer.iter)
+    result = trainer.train()
+    if files is not None and recorder is not None:
+        finish(files, recorder, trainer, result, time.perf_counter() - t_start)
+    if ddp.is_main:
+        print(f"{result.state}: {result.iters} steps, " + (result.message or _loss_text(result)), file=sys.stderr)
+    return 1 if result.state == "diverged" else 0
+
+
+def _loss_text(result: TrainResult) -> str:
+    if not result.final_losses:
+        return "no final evaluation"
+    return f"val loss {result.final_losses['val']:.4f}, {result.tokens_per_s:,.0f} tokens/s"
+
+
+def finish(files: RunFiles, recorder: RunRecorder, trainer: Trainer, result: TrainResult, wall_s: float) -> None:
+    if result.state == "interrupted" and recorder.saved_iter != trainer.iter:
+        if all(torch.isfinite(p).all() for p in trainer.model.parameters()):
+            recorder.save(trainer)
+    messages = {
+        "finished": f"finished {result.iters} steps",
+        "stopped": f"stopped at step {result.iters}; continue with --resume",
+        "interrupted": f"interrupted at step {result.iters} (the parent process ended); continue with --resume",
+    }
+    message = result.message or messages[result.state]
+    if result.state != "interrupted":
+        files.write_summary(
+            {
+                "final_val_loss": result.final_losses["val"] if result.final_losses else None,
+                "final_train_loss": result.final_losses["train"] if result.final_losses else None,
+                "best_val_loss": result.best_val_loss,
+                "iters": result.iters,
+                "tokens_per_s": result.tokens_per_s,
+                "train_time_s": result.train_time_s,
+                "wall_s": wall_s,
+                "device": files.device,
+                "n_params": trainer.model.num_params(),
+                "state": result.state,
+            }
+        )
+    files.write_status(result.state, message, result.iters)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    ddp = Distributed()
+    out_dir = None
+    try:
+        options, meta = gather_options(argv)
+        out_dir = options["out"]
+        ddp = setup_distributed()
+        return run(options, meta, argv, ddp)
+    except (UsageError, ConfigError, DataError, CheckpointError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        _report_failure(out_dir, ddp, message)
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # an unexpected bug: keep the traceback for whoever debugs it
+        traceback.print_exc()
+        _report_failure(out_dir, ddp, f"{type(exc).__name__}: {exc}")
+        return 1
+    finally:
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _report_failure(out_dir: str | None, ddp: Distributed, message: str) -> None:
+    """Tell the app why the run failed (status 'failed'), when there is a run folder to tell it in."""
+    if out_dir is None or not ddp.is_main:
+        return
+    try:
+        RunFiles(out_dir).write_status("failed", message)
+    except OSError:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -73,7 +73,7 @@ def token_table_rows(tokenizer: Tokenizer, pieces: Sequence[TokenPiece]) -> list
         rows.append(
             {
                 "position": position,
-                "token": shown_token(piece.text),
+                "token": token_label(tokenizer, piece),
                 "id": piece.id,
                 "bytes (hex)": hex_bytes(data),
                 "n_bytes": len(data),

@@ -88,8 +88,8 @@ def _distribution(sel: shell.Selection, settings: SamplingSettings, shown: int) 
     show_figure(fig, table, "next-token", key="next_token")
     alive = int((probs > 0).sum())
     st.caption(
-        f"{alive:,} of {probs.numel():,} tokens can still be drawn with these settings; "
-        "the last column shows each token's probability with plain softmax (T=1, no cut-off)."
+        f"{alive:,} of {probs.numel():,} tokens can still be drawn with these settings. "
+        "The CSV also lists each token's probability under plain softmax (T=1, no cut-off) for comparison."
     )
 
 

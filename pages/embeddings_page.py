@@ -22,6 +22,11 @@ SINUSOID_FORMULA = (
 )
 
 
+def _sinusoids(n_positions: int, n_embd: int) -> np.ndarray:
+    """(n_positions, n_embd) sinusoids; an odd width is computed one wider and cut (sin/cos come in pairs)."""
+    return sinusoidal_positions(n_positions, n_embd + n_embd % 2)[:, :n_embd].numpy()
+
+
 def _dims(n_embd: int) -> tuple[int, int]:
     """The slice of embedding dimensions to draw, chosen with a range slider."""
     if n_embd == 1:
@@ -105,7 +110,7 @@ def _positions(sel: shell.Selection, trace, dims: tuple[int, int], rows: int) ->
             "slowly, so every position gets a unique pattern and nearby positions get similar ones."
         )
         lo, hi = dims
-        sinus = sinusoidal_positions(rows, cfg.n_embd)[:, lo:hi].numpy()  # (rows, hi-lo)
+        sinus = _sinusoids(rows, cfg.n_embd)[:, lo:hi]  # (rows, hi-lo)
         labels = [f"pos {p}" for p in range(rows)]
         cols = [f"d{j}" for j in range(lo, hi)]
         fig = figures.heatmap(
@@ -126,7 +131,7 @@ def _waves(n_embd: int, dims: tuple[int, int]) -> None:
     """A few sinusoid dimensions as curves over positions: the fast and slow waves."""
     lo, hi = dims
     n_pos = WAVE_POSITIONS
-    pe = sinusoidal_positions(n_pos, n_embd).numpy()  # (n_pos, C)
+    pe = _sinusoids(n_pos, n_embd)  # (n_pos, C)
     picks = sorted({d for d in (lo, lo + 1, lo + (hi - lo) // 2, hi - 1) if lo <= d < hi})
     positions = list(range(n_pos))
     series = {f"dimension {d} ({'sin' if d % 2 == 0 else 'cos'})": (positions, pe[:, d].tolist()) for d in picks}

@@ -199,3 +199,18 @@ def test_generation_length_is_capped_and_a_new_sentence_clears_it() -> None:
     at.sidebar.text_area(key="w_sentence").input("a new line").run()
     assert not at.exception
     assert "Press **Generate** to continue the sentence." in [c.value for c in at.caption]
+
+
+def test_wide_and_odd_width_models_are_cut_to_readable_heatmaps(isolated_runs_dir: Path) -> None:
+    tokenizer = get_tokenizer("char", "abc ")
+    model = GPT(GPTConfig(vocab_size=4, block_size=8, n_layer=1, n_head=3, n_embd=201))  # wide and odd
+    save_checkpoint(isolated_runs_dir / "wide" / "checkpoint", model, tokenizer, {"iter": 1})
+    at = open_page("embeddings", model="run:wide", sentence="abc")
+    assert not at.exception
+    at.slider(key="emb_dims").set_value((0, 201)).run()
+    assert not at.exception
+    assert _z(figure_by_title(at, "Token embeddings")).shape == (3, 128)
+    assert any("at most 128 columns" in c.value for c in at.caption)
+    at.slider(key="emb_dims").set_value((190, 201)).run()
+    sinus = _z(figure_by_title(at, "Sinusoidal encoding (original"))
+    np.testing.assert_allclose(sinus, sinusoidal_positions(3, 202)[:, 190:201].numpy(), atol=1e-6)

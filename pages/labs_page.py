@@ -260,7 +260,10 @@ def causal_and_dropout(x: torch.Tensor, tokens: list[str]) -> None:
         )
     a, b = st.columns(2)
     a.metric("Largest difference between the two", f"{cmp.max_abs_diff:.2e}")
-    b.metric("Row sums after zeroing only", ", ".join(f"{s:.3f}" for s in cmp.zeroed.sum(-1).tolist()))
+    b.markdown(
+        "**Row sums after zeroing only** (before renormalising): "
+        + ", ".join(f"{s:.4f}" for s in cmp.zeroed.sum(-1).tolist())
+    )
     if cmp.max_abs_diff < 1e-6:
         st.success("The two ways agree to float32 precision.")
 
@@ -282,7 +285,8 @@ def causal_and_dropout(x: torch.Tensor, tokens: list[str]) -> None:
         key="journey_drop",
     )
     st.caption(
-        "With p = 0.5 and seed 123, dropout on a 6×6 matrix of ones keeps the book's pattern (row 1: 2 2 0 2 2 0)."
+        "Book check (p = 0.5, seed 123, book's inputs): row “starts” becomes [0.7599, 0.6194, 0.6206, 0, 0, 0]; "
+        "on a 6×6 matrix of ones the first row becomes 2 2 0 2 2 0."
     )
     view.shapes(
         {"mask": (len(tokens), len(tokens)), "weights": cmp.minus_inf_way.shape, "after dropout": dropped.shape}
@@ -481,11 +485,15 @@ def lab_fox(lab: Lab) -> None:
     )
     tokens = list(fox.FOX_TOKENS)
     dims = [f"d{j}" for j in range(4)]
-    st.markdown("**Query of “fox”** and **keys** (edit any cell):")
+    st.markdown("**Query of “fox”** (edit any cell):")
     q = view.matrix_editor("lab_fox_query", [fox.FOX_QUERY], ["q (fox)"], dims, row_title="vector")
-    k = view.matrix_editor("lab_fox_keys", fox.FOX_KEYS, tokens, dims)
-    st.markdown("**Values**: the article never gives them, so we start from a copy of the keys (edit freely).")
-    v = view.matrix_editor("lab_fox_values", fox.FOX_KEYS, tokens, dims)
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Keys** (from the article)")
+        k = view.matrix_editor("lab_fox_keys", fox.FOX_KEYS, tokens, dims)
+    with right:
+        st.markdown("**Values**: the article never gives them, so they start as a copy of the keys")
+        v = view.matrix_editor("lab_fox_values", fox.FOX_KEYS, tokens, dims)
     if q is None or k is None or v is None:
         return
     scale = st.checkbox("Divide by √d (the article does not)", False, key="lab_fox_scale")
@@ -667,7 +675,6 @@ def lab_scaling(lab: Lab) -> None:
             title="Variance against head size",
             x_title="d_k",
             y_title="variance",
-            log_y=True,
         ),
         pd.DataFrame(
             {"d_k": sizes, "var raw": [s.var_raw for s in curve], "var scaled": [s.var_scaled for s in curve]}
@@ -691,7 +698,10 @@ def lab_scaling(lab: Lab) -> None:
     ).T
     df["entropy (bits)"] = [scaling.entropy_bits(soft), scaling.entropy_bits(sharp)]
     view.table(df, "scaling_sharpening", "sc_sharp")
-    st.caption("Lecture check (×8): [0.0326, 0.0030, 0.1615, 0.0030, 0.7999] — one key takes almost all the weight.")
+    st.caption(
+        "With the lecture's scores and ×8 the weights are [0.0326, 0.0030, 0.1615, 0.0030, 0.8000]: one key takes "
+        "almost all the weight, and the others receive almost no gradient."
+    )
 
 
 # ---- lab 7 ---------------------------------------------------------------------------------------
@@ -734,6 +744,7 @@ def lab_positional(lab: Lab) -> None:
             pos_labels,
             dim_labels,
             title="Sinusoidal positional encoding",
+            height=520,
             kind="values",
             row_title="position",
             col_title="column",
@@ -829,7 +840,9 @@ def lab_dessert(lab: Lab) -> None:
     st.latex(
         r"Q = X W_q^\top,\; K = X W_k^\top,\; V = X W_v^\top,\qquad Z = \mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}\right)V"
     )
+    st.markdown("**X**: the embedding row of each word, in sentence order")
     view.table(view.frame(embedded, labels, ["e0", "e1", "e2"]), "dessert_embedded_sentence", "ds_embedded")
+    st.markdown("**Q, K, V**")
     qkv = pd.concat(
         [
             view.frame(att.queries, labels, [f"q{j}" for j in range(d_k)]),
@@ -907,7 +920,9 @@ def lab_bigram(lab: Lab) -> None:
     st.caption(
         f"Vocabulary: {model.vocab_size} characters of the bundled Shakespeare corpus (first 90 % train, last 10 % "
         "validation). The count table of all pairs is a sufficient statistic, so full-batch training on it is "
-        "the same objective as minibatches of pairs, just faster."
+        "the same objective as minibatches of pairs, just faster. Validation is higher than training because the last "
+        "10 % of this file uses its character pairs differently: even the best bigram fitted to the training part "
+        "scores about 2.6 there."
     )
     xs = list(range(1, len(model.loss_curve) + 1))
     view.figure(

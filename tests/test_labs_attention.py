@@ -94,6 +94,11 @@ def test_dropout_reproduces_the_books_pattern_and_scales_survivors():
     assert dropped[0].tolist() == [2.0, 2.0, 0.0, 2.0, 2.0, 0.0]
     assert dropped[1].tolist() == [0.0, 0.0, 0.0, 2.0, 0.0, 2.0]
     assert torch.equal(journey.dropout_weights(torch.ones(6, 6), 0.0), torch.ones(6, 6))
+    (w,) = journey.linear_qkv_weights(3, 2, 789)
+    causal = journey.project_and_attend(journey.journey_inputs(), w, causal=True).steps.attn_weights
+    on_weights = journey.dropout_weights(causal, 0.5, 123)  # the book's sect. 3.5.2 printout
+    close4(on_weights[2], [0.7599, 0.6194, 0.6206, 0, 0, 0])
+    close4(on_weights[5], [0, 0.3327, 0.3331, 0.3084, 0.3331, 0])
     with pytest.raises(ValueError):
         journey.dropout_weights(torch.ones(2, 2), 1.0)
 

@@ -58,12 +58,18 @@ def table(df: pd.DataFrame, name: str, key: str) -> None:
 
 
 def _fmt(v: object) -> str:
-    if isinstance(v, (int, float, np.floating)):
+    if isinstance(v, (bool, np.bool_)):
+        return str(v)
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))  # token IDs, counts
+    if isinstance(v, (float, np.floating)):
         f = float(v)
         if math.isnan(f):
             return "nan"
         if math.isinf(f):
             return "−∞" if f < 0 else "∞"
+        if abs(f) < 0.5 * 10**-DECIMALS:
+            f = 0.0  # no "-0.0000" for float noise like 0.29 - 0.29
         return f"{f:.{DECIMALS}f}"
     return str(v)
 
@@ -118,7 +124,7 @@ def matrix_editor(
     base = pd.DataFrame(
         np.asarray(default, dtype=np.float64), index=pd.Index(list(row_labels), name=row_title), columns=col_labels
     )
-    config = {c: st.column_config.NumberColumn(c, format="%.4f", step=0.01) for c in col_labels}
+    config = {c: st.column_config.NumberColumn(c, format="%.4f", step=0.0001) for c in col_labels}
     edited = st.data_editor(base, key=key, num_rows="fixed", column_config=config, width="content")
     left, right = st.columns([3, 1])
     left.caption(help_text)

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import screenshot, wait_for_app
+from tests.conftest import ARTIFACTS, screenshot, wait_for_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -116,3 +116,10 @@ def test_every_page_renders_and_state_carries_between_pages(streamlit_server, br
     main = page.locator("[data-testid=stMain]")
     assert main.locator("b").filter(has_text="x").count() == 0
     screenshot(page, "attention-html-sentence")
+
+    # the README picture: the causal-mask step, with its formula, explanation and −∞ cells
+    page.set_viewport_size({"width": 1400, "height": 1500})
+    page.goto(f"{base}/attention?sentence=The%20cat%20sat%20on%20the%20mat&step=6&layer=0&head=0&model={quote(MODEL)}")
+    wait_for_app(page)
+    no_exception(page, "README view")
+    page.screenshot(path=str(ARTIFACTS / "readme-attention.png"))  # the visible window only

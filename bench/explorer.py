@@ -1,0 +1,144 @@
+"""Server time to re-render the attention page after the sentence changes. Prints JSON.
+
+    python bench/explorer.py [--sentences 12] [--gpt2/--no-gpt2]
+
+How it is measured: Streamlit's AppTest runs the real app script (app.py -> sidebar ->
+pages/attention_page.py) in this process, exactly as the server's script runner does, minus
+the websocket. For each model the page is opened once (loading the model, warming caches),
+then the sentence is changed to N different sentences and each ``run()`` is timed: that is
+the tokenizing, the (uncached, new text) trace through every layer, the per-head steps and
+building the figures and tables. Medians are reported per step shown, because the step
+decides which matrix is drawn: "x" draws a T x C matrix, "attn_weights" a T x T one.
+
+Models: the shipped demo model when present (else the untrained char model of the same
+shape), and a GPT-2-124M-shaped model with random weights saved as a temporary run
+(``run:bench-gpt2``) so the app loads it through its normal catalog.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SENTENCES = [
+    "The quick brown fox jumps over the lazy dog",
+    "To be, or not to be, that is the question",
+    "Attention lets every token look back at the others",
+    "A teacher steps through the scores one at a time",
+    "Now is the winter of our discontent made glorious",
+    "Queries ask, keys answer, and values carry the news",
+    "The mask hides every word that has not happened yet",
+    "Softmax turns a row of scores into a row of weights",
+    "Friends, Romans, countrymen, lend me your ears today",
+    "Small models learn the shape of Shakespeare quickly",
+    "Each head may learn a different habit of looking",
+    "What light through yonder window breaks, it is the east",
+    "Dividing by the root of d keeps the scores moderate",
+    "All the world's a stage, and all the men and women",
+]
+STEPS_TIMED = ("attn_weights", "x")
+
+
+def make_gpt2_run(runs: Path) -> str:
+    """Save a randomly initialised GPT-2-small-shaped model as run 'bench-gpt2'."""
+    import torch
+
+    from gpt import GPT, preset, save_checkpoint
+    from gpt.tokenizers import GPT2Tokenizer
+
+    torch.manual_seed(0)
+    model = GPT(preset("gpt2")).eval()
+    save_checkpoint(runs / "bench-gpt2" / "checkpoint", model, GPT2Tokenizer(), extra={"seed": 0, "iter": 0})
+    return "run:bench-gpt2"
+
+
+def demo_or_random() -> str:
+    from gpt.catalog import available_models
+
+    ids = [e.model_id for e in available_models()]
+    return "demo:shakespeare-char" if "demo:shakespeare-char" in ids else "random:shakespeare-char"
+
+
+def time_page(model_id: str, step_id: str, sentences: list[str]) -> dict:
+    from streamlit.testing.v1 import AppTest
+
+    from gpt.explain import STEP_IDS
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.query_params["model"] = model_id
+    at.query_params["step"] = str(STEP_IDS.index(step_id))
+    at.query_params["sentence"] = "warm up"
+    at.switch_page("pages/attention_page.py")
+    t0 = time.perf_counter()
+    at.run()
+    first_ms = (time.perf_counter() - t0) * 1000
+    if at.exception:
+        raise RuntimeError(f"{model_id}: {at.exception[0].value}")
+    times = []
+    for sentence in sentences:
+        box = at.text_area(key="w_sentence")
+        box.input(sentence)
+        t0 = time.perf_counter()
+        at.run()
+        times.append((time.perf_counter() - t0) * 1000)
+        if at.exception:
+            raise RuntimeError(f"{model_id}: {at.exception[0].value}")
+    return {
+        "model": model_id,
+        "step": step_id,
+        "runs": len(times),
+        "median_ms": round(statistics.median(times), 1),
+        "p90_ms": round(sorted(times)[int(0.9 * (len(times) - 1))], 1),
+        "min_ms": round(min(times), 1),
+        "max_ms": round(max(times), 1),
+        "first_open_ms_incl_model_load": round(first_ms, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sentences", type=int, default=12, help="how many different sentences (>= 10)")
+    parser.add_argument("--gpt2", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    args = parser.parse_args()
+    sentences = (SENTENCES * 4)[: max(10, args.sentences)]
+    sentences = [f"{s} ({i})" if i >= len(SENTENCES) else s for i, s in enumerate(sentences)]  # all different
+    with tempfile.TemporaryDirectory(prefix="bench-runs-") as runs:
+        os.environ["ATTN_EXPLORER_RUNS_DIR"] = runs
+        import torch
+
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        load_before = os.getloadavg()[0]
+        models = [demo_or_random()]
+        if args.gpt2:
+            models.append(make_gpt2_run(Path(runs)))
+        results = [time_page(m, step, sentences) for m in models for step in STEPS_TIMED]
+        targets = {"demo_model_median_ms": 300, "gpt2_124m_median_ms": 1000}
+        print(
+            json.dumps(
+                {
+                    "measure": "AppTest run() of app.py on the attention page after changing the sentence",
+                    "torch_threads": torch.get_num_threads(),
+                    "cpus": os.cpu_count(),
+                    # other processes on the machine inflate every number: report how busy it was
+                    "load_average_1min_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+                    "targets": targets,
+                    "results": results,
+                },
+                indent=1,
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -27,7 +27,7 @@ from gpt.config import ConfigError, GPTConfig
 from gpt.data import DataError, check_fits, load_splits, read_corpus, split_ids
 from gpt.model import GPT
 from gpt.run_files import CHECKPOINT_DIR, METRICS, RunFiles, RunRecorder
-from gpt.trainer import Distributed, TrainConfig, Trainer, TrainResult, resolve_bf16, resolve_device
+from gpt.trainer import Distributed, TrainConfig, Trainer, TrainResult, cpu_threads, resolve_bf16, resolve_device
 
 DEFAULT_PROBE = "The quick brown fox jumps over the lazy dog"
 DEFAULTS: dict[str, Any] = {
@@ -42,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "lr": 1e-3,
     "min_lr": 1e-4,
     "warmup_iters": 100,
+    "lr_decay_iters": None,
     "grad_clip": 1.0,
     "weight_decay": 0.1,
     "dropout": 0.0,
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{name}", type=int)
     for name in ("lr", "min-lr", "grad-clip", "weight-decay", "dropout"):
         p.add_argument(f"--{name}", type=float)
+    p.add_argument("--lr-decay-iters", type=int, help="cosine decay length (default: --max-iters)")
     p.add_argument("--eval-interval", type=int, help="evaluate (val loss, sample, probe, checkpoint) every N steps")
     p.add_argument("--eval-iters", type=int, help="batches per split in each evaluation")
     p.add_argument("--log-interval", type=int, help="write a metrics line every N steps")
@@ -102,6 +104,8 @@ def check_options(o: dict[str, Any]) -> None:
     for name in ("warmup_iters", "min_lr", "grad_clip", "weight_decay", "threads"):
         if o[name] < 0:
             raise UsageError(f"--{name.replace('_', '-')} must not be negative, got {o[name]}")
+    if o["lr_decay_iters"] is not None and o["lr_decay_iters"] < 1:
+        raise UsageError(f"--lr-decay-iters must be at least 1, got {o['lr_decay_iters']}")
     if not o["lr"] > 0:
         raise UsageError(f"--lr must be positive, got {o['lr']}")
     if not o["probe"].strip():
@@ -142,6 +146,7 @@ def train_config(o: dict[str, Any], bf16: bool) -> TrainConfig:
         lr=o["lr"],
         min_lr=min(o["min_lr"], o["lr"]),
         warmup_iters=o["warmup_iters"],
+        lr_decay_iters=o["lr_decay_iters"],
         grad_clip=o["grad_clip"],
         weight_decay=o["weight_decay"],
         eval_interval=o["eval_interval"],
@@ -169,8 +174,12 @@ class StopFlags:
         self.parent_pid = parent_pid
         self.requested = False
         self._last_check = 0.0
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
+        self._previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def restore(self) -> None:
+        """Give the signals back (matters when ``main`` runs inside another program, e.g. tests)."""
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         self.requested = True
@@ -224,12 +233,11 @@ def run(o: dict[str, Any], meta: dict[str, Any] | None, argv: Sequence[str], ddp
     t_start = time.perf_counter()
     device = resolve_device(o["device"], ddp)
     bf16 = resolve_bf16(o["dtype"], device)
-    if o["threads"]:
-        torch.set_num_threads(o["threads"])
-    elif ddp.enabled and device.type == "cpu":
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // ddp.world_size))  # no oversubscription
     files = RunFiles(o["out"], device=str(device)) if ddp.is_main else None
     model, tokenizer, splits, text = build(o, meta, device)
+    threads_before = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(cpu_threads(o["threads"], model.num_params(), ddp.world_size))
     cfg = train_config(o, bf16)
     stops = StopFlags(o["parent_pid"])
     recorder = None
@@ -240,21 +248,30 @@ def run(o: dict[str, Any], meta: dict[str, Any] | None, argv: Sequence[str], ddp
         recorder = RunRecorder(files, tokenizer, o, o["probe"], prompt, o["sample_tokens"], stops.reason)
         if meta is None:
             files.write_run_json(list(argv), options_record)
-    trainer = Trainer(model, cfg, splits, device, recorder, ddp)
-    if meta is not None:
-        trainer.load_optimizer_state(load_optimizer_state(Path(o["resume"]) / CHECKPOINT_DIR))
-        trainer.iter = int(meta.get("iter", 0))
-        trainer.best_val_loss = meta.get("best_val_loss")
-        recorder and recorder.files.truncate_after(trainer.iter)
-    if files is not None:
-        verb = "resuming" if meta else "starting"
-        files.write_status("running", f"{verb} at step {trainer.iter}", trainer.iter)
-    result = trainer.train()
+    try:
+        result, trainer = _train(o, meta, model, cfg, splits, device, recorder, ddp)
+    finally:
+        stops.restore()
+        torch.set_num_threads(threads_before)
     if files is not None and recorder is not None:
         finish(files, recorder, trainer, result, time.perf_counter() - t_start)
     if ddp.is_main:
         print(f"{result.state}: {result.iters} steps, " + (result.message or _loss_text(result)), file=sys.stderr)
     return 1 if result.state == "diverged" else 0
+
+
+def _train(o, meta, model, cfg, splits, device, recorder, ddp) -> tuple[TrainResult, Trainer]:
+    trainer = Trainer(model, cfg, splits, device, recorder, ddp)
+    if meta is not None:
+        trainer.load_optimizer_state(load_optimizer_state(Path(o["resume"]) / CHECKPOINT_DIR))
+        trainer.iter = int(meta.get("iter", 0))
+        trainer.best_val_loss = meta.get("best_val_loss")
+        if recorder is not None:
+            recorder.files.truncate_after(trainer.iter)
+    if recorder is not None:
+        verb = "resuming" if meta else "starting"
+        recorder.files.write_status("running", f"{verb} at step {trainer.iter}", trainer.iter)
+    return trainer.train(), trainer
 
 
 def _loss_text(result: TrainResult) -> str:

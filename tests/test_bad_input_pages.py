@@ -72,3 +72,12 @@ def test_text_longer_than_the_box_limit_is_cut_not_an_error() -> None:
     assert not at.exception
     assert len(at.sidebar.text_area(key="w_sentence").value) == 20_000
     assert "**64 / 64 tokens** (char tokenizer)" in [c.value for c in at.sidebar.caption]
+
+
+def test_unknown_characters_are_listed_as_code_not_markdown() -> None:
+    at = open_page("tokens", model=CHAR, sentence="a*b*c $x$ `q` <i>")
+    assert not at.exception
+    note = [i.value for i in at.sidebar.info if "not in this model's vocabulary" in i.value][0]
+    assert note.startswith("5 different character(s)")  # * $ ` < >
+    for part in ("`*`", "`$`", "`<`", "`>`", "`` ` ``"):
+        assert part in note

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from gpt import CheckpointError, LoadedModel, TokenPiece, pretrained, visible
+from gpt.analysis import shown_token
 from gpt.catalog import available_models, gpt2_dir
 from ui import state
 from ui.models import get_model, get_trace
@@ -109,6 +110,12 @@ def _gpt2_download() -> None:
         st.rerun()
 
 
+def _code(text: str) -> str:
+    """Inline code, so Markdown/LaTeX characters typed by the user ('*', '$', '<') show literally."""
+    fence = "``" if "`" in text else "`"
+    return f"{fence} {text} {fence}" if fence == "``" else f"`{text}`"
+
+
 def _token_notes(pieces: list[TokenPiece], kept: int, context: int, tokenizer_name: str) -> None:
     st.sidebar.caption(f"**{kept} / {context} tokens** ({tokenizer_name} tokenizer)")
     if len(pieces) > context:
@@ -118,8 +125,10 @@ def _token_notes(pieces: list[TokenPiece], kept: int, context: int, tokenizer_na
         )
     unknown = sorted({p.text for p in pieces[:kept] if not p.known})
     if unknown:
-        shown = " ".join(repr(c) for c in unknown[:8]) + (" …" if len(unknown) > 8 else "")
-        st.sidebar.info(f"{len(unknown)} character(s) are not in this model's vocabulary and were replaced: {shown}")
+        shown = " ".join(_code(shown_token(c)) for c in unknown[:8]) + (" …" if len(unknown) > 8 else "")
+        st.sidebar.info(
+            f"{len(unknown)} different character(s) are not in this model's vocabulary and were replaced: {shown}"
+        )
 
 
 def sidebar() -> Selection | None:

@@ -11,6 +11,7 @@ import contextlib
 import json
 import math
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
-from gpt.checkpoint import save_checkpoint
+from gpt.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from gpt.generate import SamplingSettings, generate
 from gpt.head_scores import head_scores, induction_score, repeated_random_tokens
 from gpt.model import GPT
@@ -257,3 +258,40 @@ class RunRecorder(TrainerCallbacks):
 
     def stop_reason(self, trainer: Trainer) -> str | None:
         return self._stop_reason()
+
+
+# --------------------------------------------------------------------------- shipping a trained model
+
+
+def export_model(checkpoint: str | Path, dest: str | Path, float16: bool = False) -> Path:
+    """Copy a run's checkpoint as a model to ship: weights and sidecar only (no optimizer state),
+    optionally stored in float16 (half the bytes; loaded back into a float32 model)."""
+    loaded = load_checkpoint(checkpoint)
+    keep = ("iter", "val_loss", "train_loss", "best_val_loss", "train_options", "seed", "run_id")
+    extra = {k: loaded.meta[k] for k in keep if k in loaded.meta}
+    extra["weights_dtype"] = "float16" if float16 else "float32"
+    model = loaded.model.half() if float16 else loaded.model
+    return save_checkpoint(dest, model, loaded.tokenizer, extra)
+
+
+def _export_main(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m gpt.run_files", description="Ship a run's checkpoint as a model")
+    parser.add_argument("command", choices=["export"])
+    parser.add_argument("checkpoint", help="a checkpoint folder, e.g. runs/my-run/checkpoint")
+    parser.add_argument("dest", help="the folder to write, e.g. assets/models/my-model")
+    parser.add_argument("--float16", action="store_true", help="store the weights in float16")
+    args = parser.parse_args(argv)
+    try:
+        path = export_model(args.checkpoint, args.dest, args.float16)
+    except CheckpointError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    size = sum(f.stat().st_size for f in path.iterdir())
+    print(f"wrote {path} ({size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_export_main(sys.argv[1:]))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from gpt.checkpoint import CheckpointError, LoadedModel, load_checkpoint, read_meta
+from gpt.checkpoint import CheckpointError, LoadedModel, load_checkpoint, read_meta, usable_checkpoint_dir
 from gpt.config import preset
 from gpt.model import GPT
 from gpt.pretrained import DEFAULT_GPT2_DIR, gpt2_available, load_gpt2
@@ -59,7 +59,7 @@ def _checkpoint_entries(kind: str, base: Path, label_prefix: str) -> list[ModelE
         return entries
     for folder in sorted(base.iterdir()):
         ckpt = folder / CHECKPOINT_SUBDIR if kind == "run" else folder
-        if not is_valid_run_id(folder.name) or not (ckpt / "checkpoint.json").is_file():
+        if not is_valid_run_id(folder.name) or usable_checkpoint_dir(ckpt) is None:
             continue
         entries.append(ModelEntry(f"{kind}:{folder.name}", f"{label_prefix}{folder.name}", kind, ckpt))
     return entries
@@ -83,8 +83,9 @@ def model_version(model_id: str) -> str:
     entry = find_entry(model_id)
     if entry.path is None:
         return "fixed"
-    sidecar = entry.path / "checkpoint.json"
-    target = sidecar if sidecar.is_file() else entry.path
+    folder = usable_checkpoint_dir(entry.path) or entry.path
+    sidecar = folder / "checkpoint.json"
+    target = sidecar if sidecar.is_file() else folder
     try:
         stat = target.stat()
     except OSError:

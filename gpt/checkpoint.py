@@ -6,8 +6,10 @@ A checkpoint is a directory::
     checkpoint.json        model config, tokenizer, sha256 of every file, anything the caller adds
     optimizer.safetensors  (optional) optimizer tensors, for resuming training
 
-It is written into a hidden temporary directory and renamed into place in one step, so a
-reader sees either the whole previous checkpoint or the whole new one, never half of one.
+It is written into a hidden temporary directory and renamed into place, so a reader sees
+either the whole previous checkpoint or the whole new one, never half of one; a writer killed
+at any moment (kill -9, full disk) leaves the previous checkpoint usable. One writer per
+checkpoint path at a time (a training run owns its own).
 Nothing here uses pickle: loading a checkpoint cannot run code.
 """
 
@@ -18,6 +20,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,6 +110,9 @@ def save_checkpoint(
     """Write a checkpoint directory atomically; an existing one at ``path`` is replaced whole."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _restore_aside(path)
+    for stale in path.parent.glob(f".tmp-{path.name}-*"):  # left by a writer that was killed
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{path.name}-", dir=path.parent))
     try:
         save_file(model_tensors(model), str(tmp / WEIGHTS))
@@ -136,20 +142,50 @@ def save_checkpoint(
     return path
 
 
+def _aside_copies(path: Path) -> list[Path]:
+    """Previous versions moved aside during a replace, newest first."""
+    return sorted(path.parent.glob(f".old-{path.name}-*"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+
+
+def usable_checkpoint_dir(path: str | Path) -> Path | None:
+    """The folder that holds the checkpoint at ``path`` right now.
+
+    A replace renames the old folder aside and then the new one into place; a writer killed
+    between those two renames leaves only the aside copy, which is then the checkpoint.
+    """
+    path = Path(path)
+    if (path / SIDECAR).is_file():
+        return path
+    for aside in _aside_copies(path):
+        if (aside / SIDECAR).is_file():
+            return aside
+    return None
+
+
+def _restore_aside(path: Path) -> None:
+    """Before writing: put back a previous version a killed writer left aside."""
+    if path.exists():
+        return
+    for aside in _aside_copies(path):
+        if (aside / SIDECAR).is_file():
+            os.replace(aside, path)
+            return
+
+
 def _swap_into_place(tmp: Path, path: Path) -> None:
     """Rename tmp -> path. An old checkpoint is moved aside first and removed only afterwards."""
     old = None
     if path.exists():
-        old = path.with_name(f".old-{path.name}-{os.getpid()}")
+        old = path.with_name(f".old-{path.name}-{os.getpid()}-{time.monotonic_ns()}")
         os.replace(path, old)
     os.replace(tmp, path)
     _fsync_dir(path.parent)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    for stale in _aside_copies(path):
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def read_meta(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
+    path = usable_checkpoint_dir(path) or Path(path)
     sidecar = path / SIDECAR
     if not sidecar.is_file():
         raise CheckpointError(f"{path} is not a checkpoint: {SIDECAR} is missing")
@@ -190,8 +226,23 @@ def check_state_dict(model: GPT, tensors: dict[str, torch.Tensor], source: str) 
 
 
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
-    """Load a checkpoint directory, verifying checksums, names and shapes before use."""
-    path = Path(path)
+    """Load a checkpoint directory, verifying checksums, names and shapes before use.
+
+    A training run may replace the checkpoint while we read it; a read that straddles the
+    swap fails its checksum and is retried on the new version.
+    """
+    for attempt in range(3):
+        try:
+            return _load_checkpoint_once(path, device)
+        except CheckpointError:
+            if attempt == 2:
+                raise
+            time.sleep(0.2)
+    raise AssertionError("unreachable")
+
+
+def _load_checkpoint_once(path: str | Path, device: str | torch.device) -> LoadedModel:
+    path = usable_checkpoint_dir(path) or Path(path)
     meta = read_meta(path)
     try:
         cfg = GPTConfig.from_dict(meta["config"])
@@ -212,7 +263,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Loa
 
 
 def load_optimizer_state(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
+    path = usable_checkpoint_dir(path) or Path(path)
     meta = read_meta(path)
     if "optimizer" not in meta:
         raise CheckpointError(f"{path} holds no optimizer state, so training cannot resume from it")

@@ -81,3 +81,21 @@ def test_unknown_characters_are_listed_as_code_not_markdown() -> None:
     assert note.startswith("5 different character(s)")  # * $ ` < >
     for part in ("`*`", "`$`", "`<`", "`>`", "`` ` ``"):
         assert part in note
+
+
+def test_gpt2_link_without_weights_says_where_to_put_them(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("ATTN_EXPLORER_GPT2_DIR", str(tmp_path / "gpt2"))
+    at = open_page("tokens", model="gpt2", sentence="Hello")
+    assert not at.exception
+    warning = " ".join(w.value for w in at.sidebar.warning)
+    assert str(tmp_path / "gpt2") in warning and "model.safetensors" in warning
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_broken_checkpoint_gives_a_message(page: str, isolated_runs_dir) -> None:
+    folder = isolated_runs_dir / "broken" / "checkpoint"
+    folder.mkdir(parents=True)
+    (folder / "checkpoint.json").write_text("{not json")
+    at = open_page(page, model="run:broken", sentence="Hello")
+    assert not at.exception
+    assert any("cannot be loaded" in e.value for e in at.sidebar.error)

@@ -66,7 +66,9 @@ def _model_picker() -> str:
     labels = {e.model_id: e.label for e in entries}
     current = state.get("model")
     if current not in ids:
-        if current:
+        if current == "gpt2":
+            st.sidebar.warning(f"{pretrained.missing_gpt2_message(gpt2_dir())} Showing “{labels[ids[0]]}” instead.")
+        elif current:
             st.sidebar.warning(f"Model “{current}” is not available here; showing “{labels[ids[0]]}” instead.")
         st.session_state["model"] = ids[0]
     return st.sidebar.selectbox(

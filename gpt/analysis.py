@@ -126,7 +126,14 @@ _META_LABELS = {
     "source": "weights from",
     "tokens_seen": "tokens seen",
 }
-_META_SKIP = {"config", "tokenizer", "files", "sha256", "format_version", "optimizer", "untrained"}
+_META_SKIP = {"config", "tokenizer", "files", "sha256", "format_version", "optimizer", "untrained", "train_options"}
+# Settings the trainer ran with (meta["train_options"]) that a teacher would quote.
+_OPTION_LABELS = {
+    "data": "training text",
+    "max_iters": "planned iterations",
+    "batch_size": "batch size",
+    "lr": "learning rate",
+}
 
 POSITION_KIND_TEXT = {
     "learned": "learned (a trained table with one vector per position, as in GPT-2)",
@@ -173,6 +180,12 @@ def training_facts(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
             continue
         if isinstance(value, (str, int, float, bool)):
             rows.append((key.replace("_", " "), _format_meta_value(key, value)))
+    options = meta.get("train_options")
+    if isinstance(options, Mapping):
+        for key, label in _OPTION_LABELS.items():
+            if isinstance(options.get(key), (str, int, float)):
+                value = options[key]
+                rows.append((label, f"{value:g}" if isinstance(value, float) else str(value)))
     return rows
 
 

@@ -95,8 +95,9 @@ def _distribution(sel: shell.Selection, settings: SamplingSettings, shown: int) 
 
 def _generated_html(prompt: str, steps_text: list[str]) -> str:
     """Prompt in grey, each generated token highlighted; all text escaped (never HTML)."""
+    shades = ("#fde68a", "#fcd34d")  # alternating, so neighbouring tokens stay apart
     spans = "".join(
-        f'<span style="background:#fde68a;border-radius:3px;" title="step {i}">{html.escape(t)}</span>'
+        f'<span style="background:{shades[i % 2]};border-radius:3px;" title="step {i}">{html.escape(t)}</span>'
         for i, t in enumerate(steps_text, start=1)
     )
     return (

@@ -27,21 +27,21 @@ def _path(sel: shell.Selection | None) -> None:
         (
             "pages/tokens_page.py",
             "1 · Tokens",
-            "🔤",
+            ":material/text_fields:",
             "The text is cut into tokens and each token gets an integer ID from the vocabulary.",
             f"Right now: {n} tokens — {_quote(sel.token_texts)}" if live else "",
         ),
         (
             "pages/embeddings_page.py",
             "2 · Embeddings & positions",
-            "📐",
+            ":material/scatter_plot:",
             "Each ID selects one row of the embedding table; a position vector is added so order matters.",
             f"Right now: a {n} × {cfg.n_embd} matrix (tokens × d_model)." if live and cfg else "",
         ),
         (
             "pages/attention_page.py",
             "3 · Attention, step by step",
-            "🎯",
+            ":material/center_focus_strong:",
             "Queries meet keys: scores QKᵀ, scaled by √d_k, future tokens masked, softmax, then a weighted sum of values.",
             f"Right now: {cfg.n_layer} layers × {cfg.n_head} heads, each a {n} × {n} weight matrix."
             if live and cfg
@@ -50,14 +50,14 @@ def _path(sel: shell.Selection | None) -> None:
         (
             "pages/heads_page.py",
             "4 · All heads",
-            "🧩",
+            ":material/grid_view:",
             "Every head side by side, with scores that spot previous-token, first-token and induction heads.",
             f"Right now: {cfg.n_layer * cfg.n_head} attention patterns to compare." if live and cfg else "",
         ),
         (
             "pages/next_token_page.py",
             "5 · Next token",
-            "🎲",
+            ":material/casino:",
             "The last position's output becomes probabilities over the vocabulary; sampling picks the next token.",
             _top_guess(sel) if live and sel else "",
         ),
@@ -131,5 +131,5 @@ if selection is not None:
 
 st.subheader("Using it in class")
 st.markdown(HOW_TO)
-st.page_link("pages/train_page.py", label="Train your own small model", icon="🏋️")
-st.page_link("pages/labs_page.py", label="Worked examples for lessons", icon="🧪")
+st.page_link("pages/train_page.py", label="Train your own small model", icon=":material/model_training:")
+st.page_link("pages/labs_page.py", label="Worked examples for lessons", icon=":material/science:")

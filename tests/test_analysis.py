@@ -86,6 +86,12 @@ def test_training_facts_keep_simple_values_and_skip_nested() -> None:
     facts = dict(training_facts(meta))
     assert facts == {"training iterations": "5,000", "validation loss": "1.4712", "random seed": "1337", "note": "demo"}
     assert "none" in dict(training_facts({"untrained": True}))["training"]
+    options = {"train_options": {"data": "shakespeare.txt", "lr": 0.001, "batch_size": 32, "grad_clip": 1.0}}
+    assert dict(training_facts(options)) == {
+        "training text": "shakespeare.txt",
+        "batch size": "32",
+        "learning rate": "0.001",
+    }
 
 
 def test_pca_finds_the_direction_of_variation() -> None:

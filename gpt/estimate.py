@@ -28,7 +28,10 @@ ADAMW_BYTES_PER_PARAM = 16  # fp32 weights 4 + gradients 4 + AdamW moments 8
 ACTIVATION_FLOATS_PER_TOKEN_LAYER = 20  # saved for backward per token and layer, in units of n_embd (flash attention)
 LOGIT_COPIES = 3  # logits, their softmax and its gradient
 DEFAULT_PROBE_STEPS = 3
-PROBE_TIMEOUT_S = 180
+PROBE_TIMEOUT_S = 90
+# On a CPU (or MPS) a probe step is kept under this many FLOPs by timing a smaller batch and scaling
+# up: time per step grows linearly with the batch there, and a page should not wait a minute.
+MAX_PROBE_STEP_FLOPS = 2e10
 
 
 class EstimateError(RuntimeError):
@@ -103,9 +106,24 @@ class ProbeResult:
     warmup_s: float  # the first step (allocations, kernel selection), not counted above
     peak_memory_bytes: int | None  # measured on CUDA; None elsewhere
     tokens_per_s: float
+    batch_measured: int = 0  # the batch actually timed (smaller than the run's on a CPU for big models)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def flops_per_token(cfg: GPTConfig, n_params: int | None = None) -> float:
+    """Training FLOPs per token: 6 per parameter (forward + backward) plus attention (as nanoGPT's MFU)."""
+    n_params = count_params(cfg) if n_params is None else n_params
+    return 6 * n_params + 12 * cfg.n_layer * cfg.n_embd * cfg.block_size
+
+
+def probe_batch(cfg: GPTConfig, batch_size: int, device: str) -> int:
+    """The batch the probe times: the run's own on a GPU; on a CPU/MPS small enough to be quick."""
+    if device.startswith("cuda"):
+        return batch_size
+    per_sequence = flops_per_token(cfg) * cfg.block_size
+    return max(1, min(batch_size, int(MAX_PROBE_STEP_FLOPS // per_sequence)))
 
 
 def _torch_device(device: str) -> torch.device:
@@ -148,6 +166,7 @@ def measure_step_time(
     if batch_size < 1 or steps < 1:
         raise EstimateError("batch size and steps must be at least 1")
     dev = _torch_device(device)
+    measured_batch = probe_batch(cfg, batch_size, device)
     if bf16 is None:
         bf16 = _auto_bf16(dev)
     torch.manual_seed(0)
@@ -171,7 +190,7 @@ def measure_step_time(
 
     clock = Clock()
     train_cfg = TrainConfig(
-        batch_size=batch_size,
+        batch_size=measured_batch,
         max_iters=steps + 1,
         eval_interval=10**9,
         eval_iters=1,
@@ -196,7 +215,7 @@ def measure_step_time(
     if len(step_times) < 2:
         raise EstimateError("the probe could not time a training step")
     warmup, timed = step_times[0], step_times[1:]
-    per_iter = sum(timed) / len(timed)
+    per_iter = sum(timed) / len(timed) * batch_size / measured_batch
     peak = int(torch.cuda.max_memory_allocated(dev)) if dev.type == "cuda" else None
     return ProbeResult(
         device=device,
@@ -205,6 +224,7 @@ def measure_step_time(
         warmup_s=warmup,
         peak_memory_bytes=peak,
         tokens_per_s=batch_size * cfg.block_size / per_iter,
+        batch_measured=measured_batch,
     )
 
 

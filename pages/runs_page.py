@@ -119,6 +119,7 @@ def _act(action) -> bool:
 
 
 st.title("📈 Runs")
+state.init()  # the shared values must exist before "Open in explorer" changes one
 publish_run()
 runs = manager().list_runs()
 if not runs:

@@ -60,10 +60,11 @@ def apply_preset() -> None:
 
 def init_knobs() -> None:
     """Plain session keys (not widget keys) hold the choices, so they survive page switches."""
-    if "train_preset" not in st.session_state:
+    if st.session_state.get("train_preset") not in PRESETS:
         st.session_state["train_preset"] = next(iter(PRESETS))
-        st.session_state["train_corpus"] = BUNDLED
-        st.session_state["train_device"] = devices()[0].key
+    st.session_state.setdefault("train_corpus", BUNDLED)
+    st.session_state.setdefault("train_device", devices()[0].key)
+    if any(KNOB.format(f.name) not in st.session_state for f in fields(TrainSettings)):
         apply_preset()
 
 
@@ -193,6 +194,8 @@ def estimate_section(cfg: GPTConfig, settings: TrainSettings, device: str) -> No
     )
     cols[2].metric("estimated time", format_duration(total))
     measured = f"{probe.seconds_per_iter * 1000:.1f} ms per step ({probe.tokens_per_s:,.0f} tokens/s)"
+    if probe.batch_measured and probe.batch_measured < settings.batch_size:
+        measured += f", timed with batch {probe.batch_measured} and scaled up to {settings.batch_size}"
     peak = f", peak GPU memory {format_bytes(probe.peak_memory_bytes)}" if probe.peak_memory_bytes else ""
     busy = (
         " Another run is using this device, so the measurement is slower than it will be alone."
@@ -229,6 +232,7 @@ def launch(settings: TrainSettings, device: str, upload: bytes | None) -> None:
 
 
 st.title("🏋️ Train a model")
+state.init()  # the shared values must exist before "Open in explorer" changes one
 init_knobs()
 publish_run()
 

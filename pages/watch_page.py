@@ -8,7 +8,7 @@ import streamlit as st
 
 from gpt import visible
 from gpt.runs import SCORE_KINDS, ProbeRecord, head_score_series, probe_file, read_probe_records, read_probe_weights
-from ui import figures
+from ui import figures, state
 from ui.jobs import current_run, manager, publish_run, set_current_run
 from ui.render import show_figure
 
@@ -119,6 +119,7 @@ def score_lines(run_id: str, records: list[ProbeRecord], layer: int, n_layer: in
 
 
 st.title("🎞️ Attention during training")
+state.init()  # the shared values must exist before "Open in explorer" changes one
 st.caption(
     "At every evaluation a run records the attention of its probe sentence. Scrub through the steps to see a "
     "head's pattern form, and follow each head's type scores over training."

@@ -1,0 +1,258 @@
+"""AppTest of the Train, Runs and Watch pages, with fabricated run folders and a fake fast worker."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import decode_array, figure_by_title, figures, open_page, texts
+from run_fixtures import make_run
+from streamlit.testing.v1 import AppTest
+
+from gpt.runs import read_run
+
+FAKE_WORKER = shlex.join([sys.executable, str(Path(__file__).with_name("fake_train_worker.py"))])
+
+
+@pytest.fixture
+def fake_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs launched from the pages start the torch-free fake worker (fast, follows the contract)."""
+    monkeypatch.setenv("ATTN_EXPLORER_TRAIN_COMMAND", FAKE_WORKER)
+    monkeypatch.setenv("FAKE_STEP_S", "0.02")
+
+
+def open_with_run(page: str, run_id: str) -> AppTest:
+    """A fresh session opened from a URL carrying ?run=<run_id> (what a browser reload does)."""
+    at = open_page(page, run=False)
+    at.query_params["run"] = run_id
+    at.run()
+    return at
+
+
+def no_exceptions(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def metric(at: AppTest, label: str) -> str:
+    found = [m.value for m in at.metric if m.label == label]
+    assert found, f"no metric {label!r}; have {[m.label for m in at.metric]}"
+    return found[0]
+
+
+def wait_for(at: AppTest, check, timeout: float = 30.0) -> None:
+    """run_every fragments never tick in AppTest: rerun until the page shows what we wait for."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        at.run()
+        if check(at):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out; page text: {texts(at)[:800]}")
+
+
+# ----------------------------------------------------------------------------------------- Train
+
+
+@pytest.mark.slow
+def test_train_page_shows_size_memory_and_measured_time_before_launch() -> None:
+    at = open_page("train")
+    no_exceptions(at)
+    assert at.selectbox(key="w_train_preset").options == ["2-minute CPU demo", "10-minute char model", "GPU BPE model"]
+    assert metric(at, "parameters") == "0.81 M"  # the 4x4x128 char model on Shakespeare's 65+ characters
+    assert "MB" in metric(at, "memory for training (estimate)")
+    assert metric(at, "estimated time") not in ("–", "")
+    assert "Measured on cpu" in texts(at) and "real training steps" in texts(at)
+    device = at.selectbox(key="w_train_device")
+    assert any("CPU" in label and "threads" in label for label in device.options)
+
+
+@pytest.mark.slow
+def test_choosing_a_preset_fills_the_knobs() -> None:
+    at = open_page("train", run=False)
+    at.session_state["train_preset"] = "2-minute CPU demo"
+    at.run()
+    at.selectbox(key="w_train_preset").select("GPU BPE model").run()
+    no_exceptions(at)
+    assert at.selectbox(key="w_train_tokenizer").value == "gpt2"
+    assert at.number_input(key="w_train_n_embd").value == 384
+    assert at.number_input(key="w_train_block_size").value == 256
+
+
+def test_impossible_settings_give_a_message_and_no_launch_button() -> None:
+    at = open_page("train")
+    at.number_input(key="w_train_n_head").set_value(3).run()  # 128 dims do not split into 3 heads
+    no_exceptions(at)
+    assert any("divisible by n_head" in e.value for e in at.error)
+    assert not [b for b in at.button if b.key == "train_launch"]
+    at.number_input(key="w_train_n_head").set_value(4).run()
+    assert [b for b in at.button if b.key == "train_launch"]
+
+
+def test_an_empty_probe_sentence_is_refused_with_a_message() -> None:
+    at = open_page("train")
+    at.text_input(key="w_train_probe").input("   ").run()
+    no_exceptions(at)
+    assert any("probe sentence" in e.value for e in at.error)
+
+
+@pytest.mark.slow
+def test_launch_shows_the_run_and_its_live_numbers_and_keeps_it_in_the_url(fake_worker, isolated_runs_dir) -> None:
+    at = open_page("train")
+    at.number_input(key="w_train_max_iters").set_value(30).run()
+    at.text_input(key="train_name").input("my class run").run()
+    at.button(key="train_launch").click().run()
+    no_exceptions(at)
+    run_id = at.session_state["run"]
+    assert run_id.startswith("my-class-run-")
+    assert at.query_params["run"] == run_id
+    assert (isolated_runs_dir / run_id).is_dir()
+    wait_for(at, lambda a: "finished" in texts(a))
+    no_exceptions(at)
+    fig = figure_by_title(at, "Loss while training")
+    train = [t for t in fig["data"] if t["name"].endswith("train")][0]
+    assert len(decode_array(train["x"])) == 30  # every fake step logged a loss
+    assert metric(at, "tokens / s") == "1,000"
+    # a reload is a new session that only has the URL
+    again = open_with_run("train", run_id)
+    no_exceptions(again)
+    assert any(run_id in s.value for s in again.subheader)
+    assert figure_by_title(again, "Loss while training")
+
+
+@pytest.mark.slow
+def test_a_second_launch_waits_visibly_in_the_queue(fake_worker, monkeypatch, isolated_runs_dir) -> None:
+    monkeypatch.setenv("FAKE_STEP_S", "0.2")
+    at = open_page("train")
+    at.number_input(key="w_train_max_iters").set_value(200).run()
+    at.button(key="train_launch").click().run()
+    first = at.session_state["run"]
+    at.button(key="train_launch").click().run()
+    second = at.session_state["run"]
+    no_exceptions(at)
+    assert first != second
+    queue = at.dataframe[0].value
+    assert list(queue["run"]) == [first, second]
+    assert list(queue["state"]) == ["running", "queued"]
+    assert any("queued" in s.value for s in at.subheader)  # the dashboard follows the newest run
+    at.button(key=f"stop_{second}").click().run()
+    assert read_run(isolated_runs_dir / second).state == "stopped"
+    deadline = time.time() + 30
+    while read_run(isolated_runs_dir / first).state != "stopped" and time.time() < deadline:
+        from ui.jobs import manager
+
+        try:
+            manager().stop(first)
+        except ValueError:
+            pass
+        time.sleep(0.2)
+    assert read_run(isolated_runs_dir / first).state == "stopped"
+
+
+# ----------------------------------------------------------------------------------------- Runs
+
+
+def test_runs_page_lists_runs_with_their_true_status(isolated_runs_dir: Path) -> None:
+    make_run(isolated_runs_dir, "finished-run")
+    make_run(isolated_runs_dir, "killed-run", state="running", pid=999_999_999, checkpoint=False)
+    at = open_page("runs")
+    no_exceptions(at)
+    table = at.dataframe[0].value
+    status = dict(zip(table["run"], table["status"]))
+    assert "interrupted" in status["killed-run"] and "finished" in status["finished-run"]
+    assert dict(zip(table["run"], table["final val loss"]))["finished-run"] == 2.2
+    assert all(s.endswith("KB") for s in table["size"])
+
+
+def test_runs_page_compares_loss_curves_of_several_runs(isolated_runs_dir: Path) -> None:
+    make_run(isolated_runs_dir, "run-a", checkpoint=False)
+    make_run(isolated_runs_dir, "run-b", evals=(0, 200), checkpoint=False)
+    at = open_page("runs")
+    at.multiselect(key="runs_compare").set_value(["run-a", "run-b"]).run()
+    fig = figure_by_title(at, "Loss curves")
+    names = [t["name"] for t in fig["data"]]
+    assert names == ["run-a · train", "run-a · val", "run-b · train", "run-b · val"]
+    assert decode_array(fig["data"][3]["x"]).tolist() == [0, 200]
+
+
+def test_open_in_explorer_sets_the_shared_model_and_switches_page(isolated_runs_dir: Path) -> None:
+    make_run(isolated_runs_dir, "trained")
+    at = open_page("runs")
+    at.button(key="runs_open").click().run()
+    no_exceptions(at)
+    assert at.session_state["model"] == "run:trained"
+    assert at.query_params["model"] == "run:trained"
+
+
+def test_delete_needs_a_confirmation(isolated_runs_dir: Path) -> None:
+    make_run(isolated_runs_dir, "doomed", checkpoint=False)
+    at = open_page("runs")
+    assert at.button(key="runs_delete").disabled
+    at.checkbox(key="runs_confirm_doomed").check().run()
+    at.button(key="runs_delete").click().run()
+    no_exceptions(at)
+    assert not (isolated_runs_dir / "doomed").exists()
+    assert any("No training runs yet" in i.value for i in at.info)
+
+
+def test_an_interrupted_run_can_be_resumed(isolated_runs_dir: Path, fake_worker) -> None:
+    path = make_run(isolated_runs_dir, "cut-short", state="running", pid=999_999_999, checkpoint=False, evals=(0, 10))
+    job = {"device": "cpu", "worker_args": ["--out", str(path), "--max-iters", "20"]}  # what a launch records
+    (path / "job.json").write_text(json.dumps(job))
+    at = open_page("runs")
+    at.button(key="runs_resume").click().run()
+    no_exceptions(at)
+    assert at.session_state["run"] == "cut-short"
+    deadline = time.time() + 30
+    while read_run(isolated_runs_dir / "cut-short").state != "finished" and time.time() < deadline:
+        time.sleep(0.1)
+    assert read_run(isolated_runs_dir / "cut-short").state == "finished"
+
+
+def test_runs_page_without_runs_points_to_the_train_page() -> None:
+    at = open_page("runs")
+    no_exceptions(at)
+    assert any("No training runs yet" in i.value for i in at.info)
+
+
+# ----------------------------------------------------------------------------------------- Watch
+
+
+def test_watch_page_shows_attention_its_change_and_head_scores(isolated_runs_dir: Path) -> None:
+    make_run(isolated_runs_dir, "watched", checkpoint=False, evals=(0, 50, 100))
+    at = open_with_run("watch", "watched")
+    no_exceptions(at)
+    titles = [f["layout"]["title"]["text"] for f in figures(at)]
+    assert any("Attention weights at this step" in t and "step: 100" in t for t in titles)
+    assert any("Change since step 50" in t for t in titles)
+    scores = figure_by_title(at, "previous-token score of each head")
+    assert [t["name"] for t in scores["data"]] == ["L0 H0", "L0 H1"]
+    assert np.allclose(decode_array(scores["data"][0]["y"]), [0.0, 0.1, 0.2])
+    # scrub back to the first evaluation: no earlier step to compare with
+    at.select_slider(key="watch_step").set_value(0).run()
+    assert any("first evaluation" in i.value for i in at.info)
+    heat = figure_by_title(at, "Attention weights at this step")
+    z = decode_array(heat["data"][0]["z"])
+    assert z.shape == (7, 7) and np.allclose(np.nansum(z, axis=1), 1.0, atol=1e-5)
+
+
+def test_watch_page_all_layers_and_other_scores(isolated_runs_dir: Path) -> None:
+    make_run(isolated_runs_dir, "watched", checkpoint=False)
+    at = open_with_run("watch", "watched")
+    at.selectbox(key="watch_layer").select(1).run()
+    at.radio(key="watch_scope").set_value("all layers").run()
+    at.selectbox(key="watch_kind").select("induction").run()
+    no_exceptions(at)
+    fig = figure_by_title(at, "induction score of each head")
+    assert [t["name"] for t in fig["data"]] == ["L0 H0", "L0 H1", "L1 H0", "L1 H1"]
+    assert "layer: 1" in figure_by_title(at, "Attention weights")["layout"]["title"]["text"]
+
+
+def test_watch_page_without_recorded_attention_says_so(isolated_runs_dir: Path) -> None:
+    at = open_page("watch")
+    no_exceptions(at)
+    assert any("No run has recorded attention yet" in i.value for i in at.info)

@@ -1,0 +1,258 @@
+"""A classroom at once: 29 websocket-level sessions + 1 real browser on one local server. Prints JSON.
+
+    python bench/load.py [--clients 29] [--seconds 60] [--model random:shakespeare-char]
+
+Starts ``streamlit run app.py`` on a free 127.0.0.1 port (nothing else is contacted). Each
+websocket client speaks Streamlit's own protocol (BackMsg/ForwardMsg protobufs, as the browser
+does): it opens the attention page, then every 1-3 s (random, seeded) moves the step, the head
+or the layer slider, or types another sentence, and measures the time from sending the change
+to the server's "script finished" message. The browser (Chromium via Playwright) clicks
+"Next"/"Previous" on the same page and measures until the new step's heading is shown.
+Interaction latency percentiles are reported separately for the two kinds of client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gpt.explain import STEPS  # noqa: E402
+
+SENTENCES = [
+    "The quick brown fox jumps over the lazy dog",
+    "To be, or not to be, that is the question",
+    "Now is the winter of our discontent",
+    "Friends, Romans, countrymen, lend me your ears",
+    "What light through yonder window breaks",
+    "All the world's a stage",
+    "Attention lets every token look back",
+    "The mask hides the future",
+]
+STEP_LABELS = [f"{i + 1}. {s.title.split(':')[0]}" for i, s in enumerate(STEPS)]  # as the page formats them
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(runs_dir: str) -> tuple[subprocess.Popen, str]:
+    import urllib.request
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={port}"]
+    cmd += ["--server.address=127.0.0.1", "--server.headless=true", "--browser.gatherUsageStats=false"]
+    env = {**os.environ, "ATTN_EXPLORER_RUNS_DIR": runs_dir}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return proc, url
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+@dataclass
+class WsClient:
+    """One student's session, driven over the websocket the way the browser drives it."""
+
+    url: str
+    model: str
+    rng: random.Random
+    widgets: dict[str, str] = field(default_factory=dict)  # widget key -> widget id
+    values: dict[str, object] = field(default_factory=dict)  # widget key -> current value
+    page_hash: str = ""
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+
+    def _back_msg(self, query: str) -> bytes:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        msg = BackMsg()
+        msg.rerun_script.query_string = query
+        msg.rerun_script.page_name = "attention"
+        if self.page_hash:
+            msg.rerun_script.page_script_hash = self.page_hash
+        for key, value in self.values.items():
+            state = msg.rerun_script.widget_states.widgets.add()
+            state.id = self.widgets[key]
+            if isinstance(value, str):
+                state.string_value = value
+            else:
+                state.string_array_value.data.append(str(value[0]))  # select_slider: formatted option
+        return msg.SerializeToString()
+
+    async def _run_once(self, ws, query: str) -> float:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        t0 = time.perf_counter()
+        await ws.send(self._back_msg(query))
+        while True:
+            fm = ForwardMsg()
+            fm.ParseFromString(await asyncio.wait_for(ws.recv(), timeout=120))
+            kind = fm.WhichOneof("type")
+            if kind == "navigation":
+                self.page_hash = fm.navigation.page_script_hash
+            elif kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
+                element = fm.delta.new_element
+                sub = getattr(element, element.WhichOneof("type"))
+                wid = getattr(sub, "id", "")
+                if element.WhichOneof("type") == "exception":
+                    self.errors += 1
+                for key in ("w_sentence", "w_layer", "w_head", "w_step"):
+                    if wid.endswith(f"-{key}"):
+                        self.widgets[key] = wid
+            elif kind == "script_finished":
+                return (time.perf_counter() - t0) * 1000
+
+    def _change(self) -> None:
+        choice = self.rng.choice(["step", "step", "head", "layer", "sentence"])
+        if choice == "sentence":
+            self.values["w_sentence"] = self.rng.choice(SENTENCES)
+        elif choice == "step":
+            self.values["w_step"] = [self.rng.choice(STEP_LABELS)]
+        else:
+            self.values[f"w_{choice}"] = [str(self.rng.randrange(4))]
+
+    async def run(self, deadline: float) -> None:
+        import websockets
+
+        ws_url = self.url.replace("http://", "ws://") + "/_stcore/stream"
+        sentence = self.rng.choice(SENTENCES)
+        query = f"model={quote(self.model)}&sentence={quote(sentence)}"
+        async with websockets.connect(ws_url, subprotocols=["streamlit"], origin=self.url, max_size=None) as ws:
+            await self._run_once(ws, query)  # opening the page is not an interaction
+            self.values = {"w_sentence": sentence, "w_layer": ["0"], "w_head": ["0"], "w_step": [STEP_LABELS[0]]}
+            self.values = {k: v for k, v in self.values.items() if k in self.widgets}
+            while time.time() < deadline:
+                await asyncio.sleep(self.rng.uniform(1.0, 3.0))
+                self._change()
+                self.latencies.append(await self._run_once(ws, query))
+
+
+def run_ws_clients(url: str, model: str, n: int, deadline: float, out: list[WsClient]) -> None:
+    async def main() -> None:
+        clients = [WsClient(url, model, random.Random(i)) for i in range(n)]
+        out.extend(clients)
+        await asyncio.gather(*(c.run(deadline) for c in clients), return_exceptions=True)
+
+    asyncio.run(main())
+
+
+def run_browser(url: str, model: str, deadline: float) -> tuple[list[float], int, int]:
+    """Latencies of the browser's clicks, page exceptions seen, and clicks that never showed their step."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    latencies: list[float] = []
+    failures = 0
+    rng = random.Random(99)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        page.goto(f"{url}/attention?model={quote(model)}&sentence=Hello%20class&step=0", timeout=120_000)
+        page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=120_000)
+        page.get_by_role("heading", name="Step 1 of").wait_for(timeout=120_000)
+        step = 0
+        while time.time() < deadline:
+            time.sleep(rng.uniform(1.0, 3.0))
+            forward = step < len(STEPS) - 1
+            step += 1 if forward else -1
+            t0 = time.perf_counter()
+            try:
+                # force: a starved renderer may never report the button "stable"; the click is real
+                page.get_by_role("button", name="Next ▶" if forward else "◀ Previous").click(force=True, timeout=60_000)
+                page.get_by_role("heading", name=f"Step {step + 1} of").wait_for(timeout=60_000)
+            except PlaywrightError:
+                failures += 1
+                step = int(page.url.split("step=")[1].split("&")[0]) if "step=" in page.url else step
+                continue
+            latencies.append((time.perf_counter() - t0) * 1000)
+        errors = page.locator("[data-testid=stException]").count()
+        browser.close()
+    return latencies, errors, failures
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"n": 0}
+    ordered = sorted(values)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return {
+        "n": len(values),
+        "p50_ms": round(statistics.median(values), 1),
+        "p95_ms": round(pick(0.95), 1),
+        "max_ms": round(ordered[-1], 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=29, help="websocket-level sessions (plus one browser)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="how long the class interacts")
+    parser.add_argument("--model", default="random:shakespeare-char")
+    parser.add_argument("--no-browser", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="load-runs-") as runs:
+        proc, url = start_server(runs)
+        try:
+            # one warm-up visit: loads the model and lets st.navigation take over from the legacy
+            # pages/ mode, which would otherwise greet the first visitor with "Page not found"
+            warm: list[WsClient] = []
+            run_ws_clients(url, args.model, 1, time.time(), warm)
+            load_before = os.getloadavg()[0]
+            deadline = time.time() + args.seconds
+            clients: list[WsClient] = []
+            thread = threading.Thread(target=run_ws_clients, args=(url, args.model, args.clients, deadline, clients))
+            thread.start()
+            browser_lat, browser_errors, browser_failures = (
+                ([], 0, 0) if args.no_browser else run_browser(url, args.model, deadline)
+            )
+            thread.join(timeout=args.seconds + 300)
+            ws_lat = [x for c in clients for x in c.latencies]
+            result = {
+                "clients": {"websocket": args.clients, "browser": 0 if args.no_browser else 1},
+                "seconds": args.seconds,
+                "model": args.model,
+                "cpus": os.cpu_count(),
+                "load_average_1min_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+                "websocket_interaction": percentiles(ws_lat),
+                "browser_interaction": percentiles(browser_lat),
+                "all_interactions": percentiles(ws_lat + browser_lat),
+                "page_exceptions": sum(c.errors for c in clients) + browser_errors,
+                "browser_clicks_without_result_in_60s": browser_failures,
+                "clients_that_interacted": sum(1 for c in clients if c.latencies),
+            }
+            print(json.dumps(result, indent=1))
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+if __name__ == "__main__":
+    main()

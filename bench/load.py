@@ -54,13 +54,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(runs_dir: str) -> tuple[subprocess.Popen, str]:
+def start_server(runs_dir: str, torch_threads: int = 0) -> tuple[subprocess.Popen, str]:
     import urllib.request
 
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={port}"]
     cmd += ["--server.address=127.0.0.1", "--server.headless=true", "--browser.gatherUsageStats=false"]
     env = {**os.environ, "ATTN_EXPLORER_RUNS_DIR": runs_dir}
+    if torch_threads:
+        env["OMP_NUM_THREADS"] = str(torch_threads)  # torch's intra-op threads in the server process
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
@@ -214,9 +216,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the class interacts")
     parser.add_argument("--model", default="random:shakespeare-char")
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument(
+        "--server-torch-threads", type=int, default=0, help="OMP_NUM_THREADS for the server (0: default)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="load-runs-") as runs:
-        proc, url = start_server(runs)
+        proc, url = start_server(runs, args.server_torch_threads)
         try:
             # one warm-up visit: loads the model and lets st.navigation take over from the legacy
             # pages/ mode, which would otherwise greet the first visitor with "Page not found"
@@ -236,6 +241,7 @@ def main() -> None:
                 "clients": {"websocket": args.clients, "browser": 0 if args.no_browser else 1},
                 "seconds": args.seconds,
                 "model": args.model,
+                "server_torch_threads": args.server_torch_threads or "default",
                 "cpus": os.cpu_count(),
                 "load_average_1min_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
                 "websocket_interaction": percentiles(ws_lat),

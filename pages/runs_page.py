@@ -10,7 +10,7 @@ import streamlit as st
 from gpt.jobs import JobError
 from gpt.runs import RunInfo, dir_size, read_metrics
 from ui import figures, state
-from ui.jobs import badge, current_run, format_bytes, manager, publish_run, set_current_run
+from ui.jobs import badge, current_run, format_bytes, manager, md_escape, publish_run, set_current_run
 from ui.render import show_figure
 
 MAX_COMPARE = 8
@@ -25,7 +25,7 @@ def run_row(info: RunInfo) -> dict[str, object]:
     shape = f"{o['n_layer']}×{o['n_head']}×{o['n_embd']}" if {"n_layer", "n_head", "n_embd"} <= set(o) else "–"
     return {
         "run": info.run_id,
-        "status": badge(info.state),
+        "status": info.state,
         "step": f"{info.iter:,} / {info.max_iters:,}" if info.max_iters else f"{info.iter:,}",
         "layers×heads×dims": shape,
         "tokenizer": o.get("tokenizer", "–"),
@@ -75,27 +75,31 @@ def manage_section(runs: list[RunInfo]) -> None:
     index = ids.index(current) if current in ids else 0
     run_id = st.selectbox("Run", ids, index=index, key="runs_selected")
     info = next(r for r in runs if r.run_id == run_id)
-    st.markdown(f"**{badge(info.state)}** — step {info.iter:,} of {info.max_iters:,}")
+    st.markdown(f"**{badge(info.state)}** · step {info.iter:,} of {info.max_iters:,}")
     if info.message:
-        (st.error if info.state in ("failed", "diverged") else st.caption)(info.message)
+        (st.error if info.state in ("failed", "diverged") else st.caption)(md_escape(info.message))
     cols = st.columns(5)
-    if cols[0].button("📺 Live dashboard", key="runs_watch", help="Follow this run on the Train page"):
+    if cols[0].button(
+        "Live dashboard", icon=":material/monitoring:", key="runs_watch", help="Follow this run on the Train page"
+    ):
         set_current_run(run_id)
         st.switch_page("pages/train_page.py")
-    if cols[1].button("🔍 Open in explorer", key="runs_open", disabled=not info.has_checkpoint):
+    if cols[1].button("Open in explorer", icon=":material/search:", key="runs_open", disabled=not info.has_checkpoint):
         open_in_explorer(info)
-    if cols[2].button("🎞️ Attention during training", key="runs_attention"):
+    if cols[2].button("Attention during training", icon=":material/movie:", key="runs_attention"):
         set_current_run(run_id)
         st.switch_page("pages/watch_page.py")
-    if info.active and cols[3].button("⏹ Stop", key="runs_stop"):
+    if info.active and cols[3].button("Stop", icon=":material/stop:", key="runs_stop"):
         _act(lambda: st.toast(manager().stop(run_id)))
-    if info.resumable and cols[3].button("▶️ Resume", key="runs_resume", help="Continue from its last checkpoint"):
+    if info.resumable and cols[3].button(
+        "Resume", icon=":material/play_arrow:", key="runs_resume", help="Continue from its last checkpoint"
+    ):
         if _act(lambda: manager().resume(run_id)):
             set_current_run(run_id)
             st.rerun()
     if not info.has_checkpoint:
         st.caption("No checkpoint yet: it is written at the first evaluation.")
-    with st.expander("🗑️ Delete this run"):
+    with st.expander("Delete this run", icon=":material/delete:"):
         confirm = st.checkbox(
             f"Yes, delete “{run_id}” with its checkpoint and logs for good", key=f"runs_confirm_{run_id}"
         )
@@ -118,13 +122,13 @@ def _act(action) -> bool:
     return True
 
 
-st.title("📈 Runs")
+st.title("Runs")
 state.init()  # the shared values must exist before "Open in explorer" changes one
 publish_run()
 runs = manager().list_runs()
 if not runs:
     st.info("No training runs yet. Start one on the Train page; it will be listed here.")
-    st.page_link("pages/train_page.py", label="Train a model", icon="🏋️")
+    st.page_link("pages/train_page.py", label="Train a model", icon=":material/model_training:")
     st.stop()
 
 st.caption(

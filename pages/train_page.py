@@ -221,7 +221,7 @@ def queue_section() -> None:
 
 def launch(settings: TrainSettings, device: str, upload: bytes | None) -> None:
     name = st.text_input("Run name", value="", max_chars=40, placeholder="e.g. class-3-shakespeare", key="train_name")
-    if st.button("🚀 Start training", type="primary", key="train_launch"):
+    if st.button("Start training", icon=":material/rocket_launch:", type="primary", key="train_launch"):
         try:
             run_id = manager().submit(name, settings, device, upload=upload)
         except (JobError, OSError) as exc:
@@ -231,7 +231,7 @@ def launch(settings: TrainSettings, device: str, upload: bytes | None) -> None:
         st.rerun()
 
 
-st.title("🏋️ Train a model")
+st.title("Train a model")
 state.init()  # the shared values must exist before "Open in explorer" changes one
 init_knobs()
 publish_run()

@@ -43,7 +43,7 @@ def pick_run() -> str | None:
             "No run has recorded attention yet. Start one on the Train page: at every evaluation it saves the "
             "attention of a probe sentence, and this page replays them."
         )
-        st.page_link("pages/train_page.py", label="Train a model", icon="🏋️")
+        st.page_link("pages/train_page.py", label="Train a model", icon=":material/model_training:")
         return None
     ids = [r.run_id for r in runs]
     current = current_run()
@@ -118,7 +118,7 @@ def score_lines(run_id: str, records: list[ProbeRecord], layer: int, n_layer: in
     )
 
 
-st.title("🎞️ Attention during training")
+st.title("Attention during training")
 state.init()  # the shared values must exist before "Open in explorer" changes one
 st.caption(
     "At every evaluation a run records the attention of its probe sentence. Scrub through the steps to see a "

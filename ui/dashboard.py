@@ -8,7 +8,7 @@ import streamlit as st
 from gpt.jobs import JobError
 from gpt.runs import Metrics, RunInfo, eta_seconds, read_metrics, read_samples
 from ui import figures, state
-from ui.jobs import badge, format_duration, manager, set_current_run
+from ui.jobs import badge, format_duration, manager, md_escape, set_current_run
 from ui.render import show_figure
 
 REFRESH_S = 2.0
@@ -56,11 +56,11 @@ def _numbers(info: RunInfo, metrics: Metrics) -> None:
 
 def _message(info: RunInfo) -> None:
     if info.state in ("failed", "diverged"):
-        st.error(f"{badge(info.state)}: {info.message}")
+        st.error(f"{badge(info.state)}: {md_escape(info.message)}")
     elif info.state == "interrupted":
-        st.warning(f"{info.message} — it can be resumed from its last checkpoint on the Runs page.")
+        st.warning(f"{md_escape(info.message)} — it can be resumed from its last checkpoint on the Runs page.")
     elif info.message:
-        st.caption(info.message)
+        st.caption(md_escape(info.message))
 
 
 def _sample(info: RunInfo) -> None:
@@ -75,15 +75,15 @@ def _sample(info: RunInfo) -> None:
 
 def _actions(info: RunInfo) -> None:
     cols = st.columns(3)
-    if info.active and cols[0].button("⏹ Stop", key=f"stop_{info.run_id}", type="primary"):
+    if info.active and cols[0].button("Stop", icon=":material/stop:", key=f"stop_{info.run_id}", type="primary"):
         try:
             st.toast(manager().stop(info.run_id))
         except JobError as exc:
             st.warning(str(exc))
-    if info.has_checkpoint and cols[1].button("🔍 Open in explorer", key=f"open_{info.run_id}"):
+    if info.has_checkpoint and cols[1].button("Open in explorer", icon=":material/search:", key=f"open_{info.run_id}"):
         state.put("model", f"run:{info.run_id}")
         st.switch_page("pages/attention_page.py")
-    if cols[2].button("🎞️ Attention during training", key=f"watch_{info.run_id}"):
+    if cols[2].button("Attention during training", icon=":material/movie:", key=f"watch_{info.run_id}"):
         set_current_run(info.run_id)
         st.switch_page("pages/watch_page.py")
 
@@ -96,7 +96,7 @@ def live_dashboard(run_id: str) -> None:
     except JobError as exc:
         st.warning(f"Run “{run_id}” cannot be shown: {exc}")
         return
-    st.subheader(f"{badge(info.state)} · {info.run_id}")
+    st.subheader(f"{badge(info.state)} · `{info.run_id}`")
     _message(info)
     if info.max_iters:
         done = min(1.0, info.iter / info.max_iters)

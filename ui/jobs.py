@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from pathlib import Path
 
@@ -90,16 +91,22 @@ def format_bytes(n: float | None) -> str:
 
 
 STATE_BADGES = {
-    "queued": "⏳ queued",
-    "running": "🏃 running",
-    "finished": "✅ finished",
-    "stopped": "⏹️ stopped",
-    "interrupted": "⚠️ interrupted",
-    "diverged": "💥 diverged",
-    "failed": "❌ failed",
-    "unknown": "❔ unknown",
+    "queued": ":material/hourglass_top:",
+    "running": ":material/directions_run:",
+    "finished": ":material/check_circle:",
+    "stopped": ":material/stop_circle:",
+    "interrupted": ":material/warning:",
+    "diverged": ":material/trending_up:",
+    "failed": ":material/error:",
+    "unknown": ":material/help:",
 }
 
 
 def badge(state: str) -> str:
-    return STATE_BADGES.get(state, state)
+    """Markdown (headers, messages): a Material icon, a font bundled with Streamlit, then the state."""
+    return f"{STATE_BADGES.get(state, STATE_BADGES['unknown'])} {state}"
+
+
+def md_escape(text: str) -> str:
+    """Show text from a run folder literally inside Markdown (no bold, links, icons or HTML)."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", str(text))

@@ -1,0 +1,95 @@
+"""Real browser, real server, real training worker: launch from the Train page, watch the loss chart
+grow, reload the page and still see the run, stop it."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from gpt.runs import list_runs
+from tests.conftest import screenshot, wait_for_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+VIEWPORT = {"width": 1400, "height": 3000}
+
+# The train-loss point count of the live chart, read from Plotly's own data in the page.
+TRAIN_POINTS_JS = """() => {
+  for (const el of document.querySelectorAll('.js-plotly-plot')) {
+    const title = (el.layout && el.layout.title && el.layout.title.text) || '';
+    if (!title.includes('Loss while training')) continue;
+    const train = (el.data || []).find(t => (t.name || '').endsWith('train'));
+    return train && train.x ? train.x.length : 0;
+  }
+  return -1;
+}"""
+
+
+def no_exception(page, where: str) -> None:
+    errors = page.locator("[data-testid=stException]")
+    assert errors.count() == 0, f"{where}: {errors.first.inner_text()[:500]}"
+
+
+def set_number(page, label: str, value: int) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    page.wait_for_timeout(300)
+    wait_for_app(page, timeout=180_000)
+
+
+def wait_for_points(page, more_than: int, timeout_s: float = 240) -> int:
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        n = page.evaluate(TRAIN_POINTS_JS)
+        if n > more_than:
+            return n
+        page.wait_for_timeout(500)
+    raise AssertionError(f"the loss chart did not grow beyond {more_than} points in {timeout_s} s")
+
+
+def test_launch_watch_reload_and_stop_a_real_run(streamlit_server, browser, isolated_runs_dir) -> None:
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(streamlit_server.url)  # (a fresh server's very first request must not be a deep link)
+    wait_for_app(page)
+    page.locator("[data-testid=stSidebarNav] a[href$='/train']").first.click()
+    page.wait_for_url("**/train*")
+    wait_for_app(page, timeout=180_000)  # the first visit measures the default model's speed
+    no_exception(page, "train page")
+    assert page.get_by_text("estimated time").count() == 1
+    # a small, quick model: log every 10 steps, evaluate every 20 (few batches)
+    set_number(page, "embedding size (n_embd)", 32)
+    set_number(page, "training steps (max_iters)", 5000)
+    page.get_by_text("More settings").click()
+    set_number(page, "evaluate every N steps", 20)
+    set_number(page, "batches per evaluation", 2)
+    page.get_by_label("Run name").fill("browser run")
+    page.get_by_label("Run name").press("Enter")
+    wait_for_app(page)
+    page.get_by_role("button", name=re.compile("Start training")).click()
+    page.wait_for_url(re.compile(r"[?&]run=browser-run-"), timeout=60_000)
+    run_id = re.search(r"run=([^&]+)", page.url).group(1)
+    wait_for_app(page)
+    no_exception(page, "after launch")
+    first = wait_for_points(page, 0)
+    grown = wait_for_points(page, first)
+    assert grown > first
+    screenshot(page, "train-live-dashboard")
+
+    page.reload()
+    wait_for_app(page, timeout=180_000)
+    no_exception(page, "after reload")
+    assert run_id in page.url
+    assert page.get_by_text(run_id).count() >= 1
+    assert wait_for_points(page, grown - 1) >= grown  # the same run's chart, still there and growing
+
+    page.get_by_role("button", name=re.compile("Stop")).click()
+    deadline = time.time() + 120
+    while time.time() < deadline and [r.state for r in list_runs(isolated_runs_dir)] != ["stopped"]:
+        time.sleep(0.5)
+    assert [(r.run_id, r.state) for r in list_runs(isolated_runs_dir)] == [(run_id, "stopped")]
+    page.get_by_text("stopped", exact=False).first.wait_for(timeout=30_000)
+    screenshot(page, "train-stopped")
+    page.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -27,7 +28,9 @@ FLOAT_BYTES = 4
 ADAMW_BYTES_PER_PARAM = 16  # fp32 weights 4 + gradients 4 + AdamW moments 8
 ACTIVATION_FLOATS_PER_TOKEN_LAYER = 20  # saved for backward per token and layer, in units of n_embd (flash attention)
 LOGIT_COPIES = 3  # logits, their softmax and its gradient
-DEFAULT_PROBE_STEPS = 3
+DEFAULT_PROBE_STEPS = 30  # at most this many timed steps ...
+PROBE_TARGET_S = 1.5  # ... or fewer once this much step time is timed (at least 3 steps): tiny models
+# take milliseconds per step, so one step would be mostly noise
 PROBE_TIMEOUT_S = 90
 # On a CPU (or MPS) a probe step is kept under this many FLOPs by timing a smaller batch and scaling
 # up: time per step grows linearly with the batch there, and a page should not wait a minute.
@@ -154,10 +157,12 @@ def measure_step_time(
     max_seconds: float = 30.0,
     bf16: bool | None = None,
 ) -> ProbeResult:
-    """Time a few real training steps of ``cfg`` on random tokens (the first step is a warm-up).
+    """Time real training steps of ``cfg`` on random tokens (the first step is a warm-up) and return
+    the median step time (robust to a hiccup of a busy machine).
 
     Uses the worker's own ``Trainer``: the same optimizer, clipping and autocast as a real run.
-    Stops early, after at least one timed step, when ``max_seconds`` have passed.
+    Times up to ``steps`` steps, fewer once PROBE_TARGET_S of step time is timed, and stops
+    (after at least one timed step) when ``max_seconds`` of wall time have passed.
     """
     from gpt.data import Splits
     from gpt.model import GPT
@@ -183,7 +188,10 @@ def measure_step_time(
             self.started = time.perf_counter()
 
         def stop_reason(self, trainer: Trainer) -> str | None:
-            self.marks.append(trainer.train_time_s)
+            self.marks.append(trainer.train_time_s)  # marks[k]: time of steps 1..k; step 1 is the warm-up
+            timed = self.marks[-1] - self.marks[1] if len(self.marks) > 1 else 0.0
+            if len(self.marks) >= 5 and timed >= PROBE_TARGET_S:
+                return "stopped"
             if len(self.marks) >= 3 and time.perf_counter() - self.started > max_seconds:
                 return "stopped"
             return None
@@ -215,7 +223,7 @@ def measure_step_time(
     if len(step_times) < 2:
         raise EstimateError("the probe could not time a training step")
     warmup, timed = step_times[0], step_times[1:]
-    per_iter = sum(timed) / len(timed) * batch_size / measured_batch
+    per_iter = statistics.median(timed) * batch_size / measured_batch
     peak = int(torch.cuda.max_memory_allocated(dev)) if dev.type == "cuda" else None
     return ProbeResult(
         device=device,

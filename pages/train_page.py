@@ -203,11 +203,12 @@ def estimate_section(cfg: GPTConfig, settings: TrainSettings, device: str) -> No
         else ""
     )
     st.caption(
-        f"Measured on {device}: {measured}{peak}, from {probe.steps_timed} real training steps of this model "
-        f"and batch; evaluations included in the total.{busy}"
+        f"Measured on {device}: {measured}{peak}, the median of {probe.steps_timed} real training steps of this "
+        f"model; evaluations included in the total.{busy}"
     )
 
 
+@st.fragment(run_every=2.0)
 def queue_section() -> None:
     entries = manager().queue()
     if not entries:

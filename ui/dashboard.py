@@ -57,10 +57,12 @@ def _numbers(info: RunInfo, metrics: Metrics) -> None:
 def _message(info: RunInfo) -> None:
     if info.state in ("failed", "diverged"):
         st.error(f"{badge(info.state)}: {md_escape(info.message)}")
-    elif info.state == "interrupted":
-        st.warning(f"{md_escape(info.message)} — it can be resumed from its last checkpoint on the Runs page.")
-    elif info.message:
-        st.caption(md_escape(info.message))
+    elif info.state in ("interrupted", "stopped"):
+        why = md_escape(info.message) if info.state == "interrupted" else f"Stopped at step {info.iter:,}"
+        hint = " Resume it to go on from its last checkpoint." if info.has_checkpoint else ""
+        (st.warning if info.state == "interrupted" else st.info)(f"{why}.{hint}")
+    elif info.state == "queued":
+        st.info(md_escape(info.message))
 
 
 def _sample(info: RunInfo) -> None:
@@ -79,6 +81,11 @@ def _actions(info: RunInfo) -> None:
         try:
             st.toast(manager().stop(info.run_id))
         except JobError as exc:
+            st.warning(str(exc))
+    if info.resumable and cols[0].button("Resume", icon=":material/play_arrow:", key=f"resume_{info.run_id}"):
+        try:
+            manager().resume(info.run_id)
+        except (JobError, OSError) as exc:
             st.warning(str(exc))
     if info.has_checkpoint and cols[1].button("Open in explorer", icon=":material/search:", key=f"open_{info.run_id}"):
         state.put("model", f"run:{info.run_id}")

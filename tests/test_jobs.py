@@ -224,3 +224,36 @@ def test_real_worker_stops_on_sigterm_with_a_checkpoint_and_resumes(isolated_run
         assert manager.get_run(run_id).summary["state"] == "stopped"
     finally:
         manager.close()
+
+
+@pytest.mark.slow
+def test_workers_die_with_their_server(isolated_runs_dir: Path, tmp_path: Path) -> None:
+    """A 'server' process starts a real run and is then killed: the worker notices (--parent-pid),
+    saves a checkpoint and writes 'interrupted' itself."""
+    corpus = tmp_path / "text.txt"
+    corpus.write_bytes(TINY_TEXT)
+    server_code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from gpt.jobs import JobManager, TrainSettings\n"
+        f"settings = TrainSettings(**{TINY.to_dict()!r})\n"
+        f"manager = JobManager(Path({str(isolated_runs_dir)!r}), background=False)\n"
+        f"print(manager.submit('orphan', settings, 'cpu', upload=Path({str(corpus)!r}).read_bytes()), flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    server = subprocess.Popen([sys.executable, "-c", server_code], cwd=root, stdout=subprocess.PIPE, text=True)
+    try:
+        run_id = server.stdout.readline().strip()
+        path = isolated_runs_dir / run_id
+        wait_until(lambda: read_run(path).iter >= 1, timeout=120, what="the worker to train")
+    finally:
+        server.kill()
+        server.wait()
+    wait_until(
+        lambda: json.loads((path / "status.json").read_text())["state"] == "interrupted",
+        timeout=60,
+        what="the worker to notice that its server is gone",
+    )
+    info = read_run(path)
+    assert info.state == "interrupted" and info.resumable and info.has_checkpoint

@@ -14,6 +14,8 @@ from tests.conftest import screenshot, wait_for_app
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 VIEWPORT = {"width": 1400, "height": 3000}
+BAD_TEXT = "Ça, c'est très bien.\n".encode("latin-1") * 50
+GOOD_TEXT = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n" * 80).encode()
 
 # The train-loss point count of the live chart, read from Plotly's own data in the page.
 TRAIN_POINTS_JS = """() => {
@@ -59,6 +61,16 @@ def test_launch_watch_reload_and_stop_a_real_run(streamlit_server, browser, isol
     wait_for_app(page, timeout=180_000)  # the first visit measures the default model's speed
     no_exception(page, "train page")
     assert page.get_by_text("estimated time").count() == 1
+    # your own text: a file that is not UTF-8 is refused with a message, a good one is used
+    page.get_by_text("Upload my own .txt file").click()
+    wait_for_app(page)
+    uploader = page.locator("[data-testid=stFileUploaderDropzoneInput]")
+    uploader.set_input_files(files=[{"name": "latin1.txt", "mimeType": "text/plain", "buffer": BAD_TEXT}])
+    page.get_by_text("is not UTF-8 text").wait_for(timeout=60_000)
+    no_exception(page, "bad upload")
+    uploader.set_input_files(files=[{"name": "../../evil.txt", "mimeType": "text/plain", "buffer": GOOD_TEXT}])
+    page.get_by_text(f"{len(GOOD_TEXT.decode()):,} characters").wait_for(timeout=60_000)
+    wait_for_app(page, timeout=180_000)
     # a small, quick model: log every 10 steps, evaluate every 20 (few batches)
     set_number(page, "embedding size (n_embd)", 32)
     set_number(page, "training steps (max_iters)", 5000)
@@ -90,6 +102,8 @@ def test_launch_watch_reload_and_stop_a_real_run(streamlit_server, browser, isol
     while time.time() < deadline and [r.state for r in list_runs(isolated_runs_dir)] != ["stopped"]:
         time.sleep(0.5)
     assert [(r.run_id, r.state) for r in list_runs(isolated_runs_dir)] == [(run_id, "stopped")]
+    assert (isolated_runs_dir / run_id / "corpus.txt").read_bytes() == GOOD_TEXT  # saved inside the run only
+    assert not (isolated_runs_dir.parent / "evil.txt").exists()
     page.get_by_text("stopped", exact=False).first.wait_for(timeout=30_000)
     screenshot(page, "train-stopped")
     page.close()

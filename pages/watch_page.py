@@ -70,7 +70,8 @@ def heatmaps(
         return
     prov = {"run": run_id, "step": record.iter, "layer": layer, "head": head}
     current = weights[layer, head]
-    cols = st.columns(2)
+    # Side by side while the cells stay readable; a long probe sentence gets the full width for each.
+    cols = st.columns(2) if len(labels) <= 16 else [st.container(), st.container()]
     with cols[0]:
         fig = figures.heatmap(current, labels, labels, title="Attention weights at this step", provenance=prov)
         show_figure(fig, pd.DataFrame(current, index=labels, columns=labels), f"watch-{run_id}-{record.iter}", "w_now")

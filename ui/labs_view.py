@@ -20,6 +20,7 @@ from ui.figures import heatmap
 from ui.render import show_figure
 
 DECIMALS = 4
+MAX_STATIC_ROWS, MAX_STATIC_COLS = 12, 12  # larger tables go to the scrollable grid
 SCORE_KEY = "labs_score"
 REVEALED_KEY = "labs_revealed"
 PREDICT_MODE_KEY = "labs_predict_mode"
@@ -46,8 +47,15 @@ def frame(values: object, rows: Sequence[str] | None = None, cols: Sequence[str]
 
 
 def table(df: pd.DataFrame, name: str, key: str) -> None:
-    """A 4-decimal table plus its CSV download (exact float values in the file)."""
-    st.dataframe(df.style.format(_fmt), width="stretch")
+    """A 4-decimal table plus its CSV download (exact float values in the file).
+
+    Small tables are static HTML (``st.table``) so every digit can be read, searched and copied
+    as text; big ones use the scrollable grid.
+    """
+    if df.shape[0] <= MAX_STATIC_ROWS and df.shape[1] <= MAX_STATIC_COLS:
+        st.table(df.style.format(_fmt))
+    else:
+        st.dataframe(df.style.format(_fmt), width="stretch")
     st.download_button(
         "Download numbers (CSV)",
         df.to_csv().encode("utf-8"),

@@ -78,7 +78,8 @@ def show_step(step: explain.Step, trace: Trace, sel: shell.Selection, layer: int
     )
     frame = matrix_frame(matrix, labels, cols)
     show_figure(fig, frame, f"attention_L{layer}_H{head}_{step.id}", key="attn_step")
-    with st.expander("Exact numbers (table)", expanded=step.square and n_tokens <= 16):
+    # The table is drawn only on request: serialising it on every slider move costs server time.
+    if st.toggle("Show the exact numbers as a table", key="attn_show_table"):
         st.dataframe(frame, width="stretch")
 
 

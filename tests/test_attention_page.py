@@ -115,10 +115,20 @@ def test_mask_step_draws_future_cells_as_masked_not_as_a_colour() -> None:
     upper = np.triu(np.ones_like(values, dtype=bool), k=1)
     assert np.isnan(values[upper]).all() and np.isfinite(values[~upper]).all()
     overlay = spec["data"][1]
-    assert overlay["hovertemplate"].startswith("masked")
-    assert "−∞" in json.dumps(overlay["text"], ensure_ascii=False)
+    assert "masked (future token)" in overlay["hovertemplate"]
+    assert overlay["texttemplate"] == "−∞"
+    assert np.array_equal(~np.isnan(decode_array(overlay["z"])), upper)  # exactly the future cells
     assert spec["data"][0]["colorscale"][0] != spec["data"][0]["colorscale"][-1]  # diverging for scores
     assert any("row" in str(i.body).lower() for i in at.info)  # the "read it like this" hint
+
+
+def test_exact_numbers_table_on_request() -> None:
+    at = open_page(step=STEP["scaled_scores"])
+    assert not at.dataframe
+    at.toggle(key="attn_show_table").set_value(True).run()
+    table = at.dataframe[0].value
+    assert table.shape == (22, 22) and list(table.columns[:2]) == ["0: T", "1: h"]
+    assert np.allclose(table.to_numpy(), z(at), equal_nan=True)
 
 
 def test_scaling_step_states_d_k_and_its_square_root() -> None:

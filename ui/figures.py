@@ -7,7 +7,6 @@ and carry their position so that repeated tokens get separate rows and columns.
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -43,13 +42,6 @@ def _layout(fig: go.Figure, title: str, provenance: Mapping[str, object] | None,
     return fig
 
 
-def _cell_text(values: np.ndarray, decimals: int) -> np.ndarray:
-    out = np.empty(values.shape, dtype=object)
-    for idx, v in np.ndenumerate(values):
-        out[idx] = "−∞" if v == -math.inf else ("" if math.isnan(v) else f"{v:.{decimals}f}")
-    return out
-
-
 def heatmap(
     values: np.ndarray,
     row_labels: Sequence[str],
@@ -80,20 +72,21 @@ def heatmap(
         bound = float(np.abs(finite).max()) if finite.size else 1.0
         colour = {"colorscale": SCORES_SCALE, "zmid": 0.0, "zmin": -bound, "zmax": bound}
     rows, cols = values.shape
-    text = _cell_text(values, decimals)
     show_text = rows <= MAX_CELL_TEXT and cols <= MAX_CELL_TEXT
     ylabels = [safe_label(str(label)) for label in row_labels]
     xlabels = [safe_label(str(label)) for label in col_labels]
+    # Cell text and hover numbers come from z through templates (no per-cell string arrays:
+    # building and copying those dominated the time to draw a large matrix).
+    where = np.array([[f"{ylabels[r]} → {xlabels[c]}" for c in range(cols)] for r in range(rows)])
     fig = go.Figure(
         go.Heatmap(
             z=shown,
             x=list(range(cols)),
             y=list(range(rows)),
-            text=text,
-            texttemplate="%{text}" if show_text else None,
-            customdata=np.array([[f"{ylabels[r]} → {xlabels[c]}" for c in range(cols)] for r in range(rows)]),
-            hovertemplate="%{customdata}<br>value: %{text}<extra></extra>",
-            hoverongaps=True,
+            texttemplate=f"%{{z:.{decimals}f}}" if show_text else None,
+            customdata=where,
+            hovertemplate=f"%{{customdata}}<br>value: %{{z:.{max(decimals, 4)}f}}<extra></extra>",
+            hoverongaps=False,
             **colour,
         )
     )
@@ -105,9 +98,10 @@ def heatmap(
                 y=list(range(rows)),
                 colorscale=[[0, MASKED_COLOUR], [1, MASKED_COLOUR]],
                 showscale=False,
-                text=text,
-                texttemplate="%{text}" if show_text else None,
-                hovertemplate="masked (future token): −∞<extra></extra>",
+                texttemplate="−∞" if show_text else None,
+                customdata=where,
+                hovertemplate="%{customdata}<br>masked (future token): −∞<extra></extra>",
+                hoverongaps=False,
             )
         )
     fig.update_xaxes(tickvals=list(range(cols)), ticktext=xlabels, title=col_title, side="top", tickangle=-45)

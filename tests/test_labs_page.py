@@ -175,3 +175,31 @@ def test_typing_into_a_cell_in_a_real_browser_recomputes(streamlit_server, brows
     screenshot(page, "labs_journey_edited")
     assert "0.9544" not in tables.first.inner_text()
     assert page.locator("[data-testid=stException]").count() == 0
+
+
+def test_dessert_embedding_edit_flows_into_attention():
+    at = open_page("labs", lab="dessert")
+    before = table_with_index(at, "4: dessert", "e0").loc["4: dessert", "e0"]
+    assert before == pytest.approx(0.9178, abs=5e-5)  # row "dessert" of the seeded Embedding(6, 3)
+    edit(at, "lab_ds_emb_6_123", 1, "e0", 3.0)  # dictionary row 1 is "dessert"
+    assert table_with_index(at, "4: dessert", "e0").loc["4: dessert", "e0"] == pytest.approx(3.0)
+    assert not at.exception and not at.error
+
+
+def test_scaling_sharpening_follows_edited_scores():
+    at = open_page("labs", lab="scaling")
+    sharp = table_with_column(at, "entropy (bits)")
+    assert sharp.iloc[1, 4] == pytest.approx(0.8000, abs=5e-5)
+    edit(at, "lab_sc_scores", 0, "s4", 0.0)  # the winner loses its lead: s2 = 0.3 is now the largest
+    sharp = table_with_column(at, "entropy (bits)")
+    assert sharp.iloc[1, 2] > sharp.iloc[1, 4]
+
+
+def test_a_wrong_guess_is_scored_and_the_answer_shown():
+    at = open_page("labs", lab="journey")
+    at.toggle(key="labs_predict_mode").set_value(True).run()
+    radio = next(r for r in at.radio if r.key and r.key.startswith("guess_journey"))
+    radio.set_value("step").run()
+    next(b for b in at.button if b.key and b.key.startswith("reveal_journey")).click().run()
+    assert any("the answer is **journey**" in w.value for w in at.warning)
+    assert any("0 / 1 right" in m.value for m in at.markdown)

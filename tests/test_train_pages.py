@@ -256,3 +256,27 @@ def test_watch_page_without_recorded_attention_says_so(isolated_runs_dir: Path) 
     at = open_page("watch")
     no_exceptions(at)
     assert any("No run has recorded attention yet" in i.value for i in at.info)
+
+
+def test_the_dashboard_of_a_finished_run_opens_its_checkpoint_in_the_explorer(isolated_runs_dir: Path) -> None:
+    make_run(isolated_runs_dir, "done-run")
+    at = open_with_run("train", "done-run")
+    no_exceptions(at)
+    assert any("done-run" in s.value and "finished" in s.value for s in at.subheader)
+    assert metric(at, "val loss") == "2.200"
+    assert "sample <b>100</b>" in at.code[0].value  # shown as text, never as HTML
+    assert not [b for b in at.button if b.key == "stop_done-run"]
+    at.button(key="open_done-run").click().run()
+    no_exceptions(at)
+    assert at.session_state["model"] == "run:done-run"
+
+
+@pytest.mark.parametrize("bad", ["no-such-run", "../../etc", "/etc/passwd"])
+def test_a_bad_run_in_the_url_gives_a_message_not_a_traceback(bad: str) -> None:
+    at = open_with_run("train", bad)
+    no_exceptions(at)
+    if bad == "no-such-run":
+        assert any("cannot be shown" in w.value for w in at.warning)
+    assert "run" not in at.query_params  # forgotten, so a reload does not ask again
+    for page in ("runs", "watch"):
+        no_exceptions(open_with_run(page, bad))

@@ -101,7 +101,8 @@ def live_dashboard(run_id: str) -> None:
     try:
         info = manager().get_run(run_id)
     except JobError as exc:
-        st.warning(f"Run “{run_id}” cannot be shown: {exc}")
+        st.warning(f"Run “{run_id}” cannot be shown: {md_escape(str(exc))}. It may have been deleted.")
+        set_current_run(None)  # a reload should not keep asking for it
         return
     st.subheader(f"{badge(info.state)} · `{info.run_id}`")
     _message(info)

@@ -47,6 +47,9 @@ def current_run() -> str | None:
     if run_id is None:
         run_id = st.query_params.get(RUN_KEY)
     if not isinstance(run_id, str) or not is_valid_run_id(run_id):
+        st.session_state.pop(RUN_KEY, None)
+        if RUN_KEY in st.query_params:
+            del st.query_params[RUN_KEY]  # a hand-edited link ('../x'): ignore it, quietly
         return None
     st.session_state[RUN_KEY] = run_id
     return run_id

@@ -225,9 +225,14 @@ def downsample(n: int, max_points: int) -> list[int]:
 
 def _recent_seconds_per_iter(records: list[dict[str, Any]], window: int = 20) -> float | None:
     timed = [r for r in records if _finite(r.get("elapsed_s")) is not None and isinstance(r.get("iter"), int)]
-    if len(timed) < 2:
-        return None
     recent = timed[-window:]
+    # A resumed run's clock starts again from 0: only the lines since the last restart count.
+    for i in range(len(recent) - 1, 0, -1):
+        if recent[i - 1]["elapsed_s"] > recent[i]["elapsed_s"] or recent[i - 1]["iter"] >= recent[i]["iter"]:
+            recent = recent[i:]
+            break
+    if len(recent) < 2:
+        return None
     d_iter = recent[-1]["iter"] - recent[0]["iter"]
     d_time = recent[-1]["elapsed_s"] - recent[0]["elapsed_s"]
     if d_iter <= 0 or d_time <= 0:

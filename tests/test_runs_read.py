@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from run_fixtures import PROBE_TOKENS, make_run
 
 from gpt.runs import (
@@ -111,3 +112,10 @@ def test_a_damaged_probe_file_reads_as_missing(isolated_runs_dir: Path) -> None:
     path = make_run(isolated_runs_dir, "r5", checkpoint=False)
     (path / "probe" / "iter-000050.safetensors").write_bytes(b"not safetensors")
     assert read_probe_weights(path, 50) is None
+
+
+def test_speed_after_a_resume_ignores_the_lines_before_the_restart(tmp_path: Path) -> None:
+    lines = [{"iter": i, "train_loss": 2.0, "elapsed_s": i * 1.0} for i in range(10, 60, 10)]  # 1 s/iter
+    lines += [{"iter": i, "train_loss": 2.0, "elapsed_s": (i - 50) * 0.5} for i in range(60, 100, 10)]  # 0.5 s/iter
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    assert read_metrics(tmp_path).seconds_per_iter == pytest.approx(0.5)

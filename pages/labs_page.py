@@ -309,6 +309,12 @@ def two_heads(x: torch.Tensor, tokens: list[str]) -> None:
     mh = journey.multi_head(x, d_out, n_heads, seed)
     cols = [f"h{h}_z{j}" for h in range(n_heads) for j in range(d_out)]
     view.table(view.frame(mh.context_vec, tokens, cols), "journey_heads_context", "journey_heads_z")
+    if (n_heads, d_out, seed) == (2, 2, journey.BOOK_HEADS_SEED) and np.allclose(
+        x.numpy(), np.asarray(journey.JOURNEY_INPUTS)
+    ):
+        st.caption(
+            "Book check: the first row is [−0.4519, 0.2216, 0.4772, 0.1063] and the last [−0.5299, −0.1081, 0.5077, 0.3493]."
+        )
     for col, (h, head) in zip(st.columns(min(n_heads, 2)) * 2, enumerate(mh.heads)):
         with col:
             view.matrix_figure(
@@ -355,6 +361,7 @@ def lab_embedding(lab: Lab) -> None:
     ):
         return
     dcols = [f"d{j}" for j in range(dim)]
+    st.markdown(f"**Weight matrix W** of `nn.Embedding({vocab}, {dim})` after `torch.manual_seed({seed})`")
     view.table(view.frame(weight, [f"row {i}" for i in range(vocab)], dcols), "embedding_weight", "emb_w")
     if (vocab, dim, seed) == (6, 3, 123):
         st.caption("The book prints the same 6×3 matrix (first row 0.3374, −0.1778, −0.1690).")

@@ -778,6 +778,18 @@ def lab_positional(lab: Lab) -> None:
         st.success(
             f"One matrix M_{offset}, built from k = {offset} alone, maps every position to the one {offset} later (float32 rounding only)."
         )
+    if n_pos - offset > 0:
+        p = int(st.slider("Check one position p", 0, n_pos - offset - 1, 0, key="lab_pe_p"))
+        one = pd.DataFrame(
+            {
+                "PE(p)": pe[p].double().numpy(),
+                f"M_{offset} · PE(p)": check.predicted[p].numpy(),
+                f"PE(p+{offset})": check.actual[p].numpy(),
+            },
+            index=dim_labels,
+        )
+        one["difference"] = one.iloc[:, 1] - one.iloc[:, 2]
+        view.table(one.T if d_model <= 12 else one, f"positional_check_p{p}_k{offset}", "pe_one")
     view.figure(
         heatmap(
             check.shift.numpy(),

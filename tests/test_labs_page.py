@@ -7,6 +7,8 @@ tests drive the editors that way.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from helpers import open_page
 
@@ -203,3 +205,14 @@ def test_a_wrong_guess_is_scored_and_the_answer_shown():
     next(b for b in at.button if b.key and b.key.startswith("reveal_journey")).click().run()
     assert any("the answer is **journey**" in w.value for w in at.warning)
     assert any("0 / 1 right" in m.value for m in at.markdown)
+
+
+def test_positional_shift_check_holds_for_any_offset():
+    at = open_page("labs", lab="positional")
+    at.slider(key="lab_pe_k").set_value(10).run()
+    at.slider(key="lab_pe_p").set_value(7).run()
+    metric = next(m for m in at.metric if "M_10" in m.label)
+    assert float(metric.value) < 1e-4
+    check = table_with_column(at, "M_10 · PE(p)")
+    assert check["difference"].abs().max() < 1e-4
+    assert check["PE(p+10)"].iloc[0] == pytest.approx(math.sin(17.0), abs=1e-5)  # column "sin 0" at p + k = 17

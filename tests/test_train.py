@@ -33,6 +33,7 @@ def status(run: Path) -> dict:
     return json.loads((run / "status.json").read_text())
 
 
+@pytest.mark.slow
 def test_loss_falls_and_every_contract_file_is_written(corpus: Path, tmp_path: Path) -> None:
     run = tmp_path / "run1"
     assert train(corpus, run, "--max-iters", "60", "--eval-interval", "20", "--lr", "3e-3") == 0
@@ -88,6 +89,7 @@ def test_checkpoint_round_trip_gives_identical_logits(corpus: Path, tmp_path: Pa
     assert all(torch.is_tensor(s["exp_avg"]) for s in state["state"].values())
 
 
+@pytest.mark.slow
 def test_resume_continues_the_same_loss_curve(corpus: Path, tmp_path: Path) -> None:
     common = ["--eval-interval", "10", "--log-interval", "2", "--dropout", "0.1", "--lr", "3e-3"]
     full, half = tmp_path / "full", tmp_path / "half"

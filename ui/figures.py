@@ -98,7 +98,8 @@ def heatmap(
                 y=list(range(rows)),
                 colorscale=[[0, MASKED_COLOUR], [1, MASKED_COLOUR]],
                 showscale=False,
-                texttemplate="−∞" if show_text else None,
+                text=np.where(masked, "−∞", ""),  # a constant template would also write on the gaps
+                texttemplate="%{text}" if show_text else None,
                 customdata=where,
                 hovertemplate="%{customdata}<br>masked (future token): −∞<extra></extra>",
                 hoverongaps=False,

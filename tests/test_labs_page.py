@@ -216,3 +216,9 @@ def test_positional_shift_check_holds_for_any_offset():
     check = table_with_column(at, "M_10 · PE(p)")
     assert check["difference"].abs().max() < 1e-4
     assert check["PE(p+10)"].iloc[0] == pytest.approx(math.sin(17.0), abs=1e-5)  # column "sin 0" at p + k = 17
+
+
+def test_unknown_lab_in_the_link_opens_the_first_lab():
+    at = open_page("labs", lab="<script>nope</script>")
+    assert not at.exception and not at.error
+    assert at.selectbox(key="labs_lab").value == LABS[0].lab_id

@@ -42,6 +42,8 @@ def test_every_lab_renders_cleanly_from_its_link(lab_id):
     assert any(lab_id == LABS[i].lab_id and LABS[i].title in h.value for i in range(len(LABS)) for h in at.header)
     assert any("Source:" in c.value for c in at.caption)
     assert at.get("download_button"), "every lab exports its numbers as CSV"
+    assert at.latex, "every lab shows its formula"
+    assert any(c.value.startswith("Shapes:") for c in at.caption), "every lab lists its tensor shapes"
 
 
 def test_journey_shows_book_numbers_and_recomputes_after_a_cell_edit():

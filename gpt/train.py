@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "grad_clip": 1.0,
     "weight_decay": 0.1,
     "dropout": 0.0,
+    "pos_encoding": "learned",
     "eval_interval": 250,
     "eval_iters": 50,
     "log_interval": 10,
@@ -62,7 +63,17 @@ DEFAULTS: dict[str, Any] = {
     "resume": None,
 }
 # What a resumed run must keep: the model's shape and the data it reads.
-FIXED_ON_RESUME = ("data", "tokenizer", "n_layer", "n_head", "n_embd", "block_size", "dropout", "seed")
+FIXED_ON_RESUME = (
+    "data",
+    "tokenizer",
+    "n_layer",
+    "n_head",
+    "n_embd",
+    "block_size",
+    "dropout",
+    "pos_encoding",
+    "seed",
+)
 
 
 class UsageError(ValueError):
@@ -78,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{name}", type=int)
     for name in ("lr", "min-lr", "grad-clip", "weight-decay", "dropout"):
         p.add_argument(f"--{name}", type=float)
+    p.add_argument("--pos-encoding", choices=("learned", "sinusoidal"), help="position vectors (default learned)")
     p.add_argument("--lr-decay-iters", type=int, help="cosine decay length (default: --max-iters)")
     p.add_argument("--eval-interval", type=int, help="evaluate (val loss, sample, probe, checkpoint) every N steps")
     p.add_argument("--eval-iters", type=int, help="batches per split in each evaluation")
@@ -217,6 +229,7 @@ def build(o: dict[str, Any], meta: dict[str, Any] | None, device: torch.device, 
             n_head=o["n_head"],
             n_embd=o["n_embd"],
             dropout=o["dropout"],
+            pos_encoding=o["pos_encoding"],
         )
         torch.manual_seed(o["seed"])
         model = GPT(cfg)

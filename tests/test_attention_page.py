@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import math
 
 import numpy as np
@@ -11,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from gpt import explain
+from tests.helpers import decode_array, figure_json
 
 PAGE = "pages/attention_page.py"
 MODEL = "random:shakespeare-char"
@@ -27,20 +26,11 @@ BAD_INPUTS = {
 }
 
 
-def decode_array(obj) -> np.ndarray:
-    """Plotly >= 6 writes numeric arrays as {'dtype', 'bdata', 'shape'}; plain lists otherwise."""
-    if isinstance(obj, dict) and "bdata" in obj:
-        arr = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=np.dtype(obj["dtype"]))
-        shape = [int(s) for s in str(obj.get("shape", len(arr))).split(",")]
-        return arr.reshape(shape)
-    return np.array(obj, dtype=np.float64)
-
-
 def chart(at: AppTest, key: str) -> dict:
     """The plotly spec of the chart drawn with ``key``."""
     for element in at.get("plotly_chart"):
         if element.proto.id.endswith(f"-{key}"):
-            return json.loads(element.proto.spec)
+            return figure_json(element)
     raise AssertionError(f"no chart with key {key!r}; have {[e.proto.id for e in at.get('plotly_chart')]}")
 
 

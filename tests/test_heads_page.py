@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.test_attention_page import BAD_INPUTS, MODEL, chart, decode_array, z
+from tests.helpers import decode_array
+from tests.test_attention_page import BAD_INPUTS, MODEL, chart, z
 
 PAGE = "pages/heads_page.py"
 SENTENCE = "The cat sat on the mat"  # 22 characters = 22 tokens for the char model

@@ -84,7 +84,9 @@ def time_page(model_id: str, step_id: str, sentences: list[str]) -> dict:
     if at.exception:
         raise RuntimeError(f"{model_id}: {at.exception[0].value}")
     times = []
-    for sentence in sentences:
+    # A new text per (model, step) pair: the trace cache is shared by the whole process, and a
+    # sentence timed before would be served from it instead of being traced again.
+    for sentence in (f"{s} [{step_id}]" for s in sentences):
         box = at.text_area(key="w_sentence")
         box.input(sentence)
         t0 = time.perf_counter()

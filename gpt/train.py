@@ -244,6 +244,14 @@ def build(o: dict[str, Any], meta: dict[str, Any] | None, device: torch.device, 
 
 def run(o: dict[str, Any], meta: dict[str, Any] | None, argv: Sequence[str], ddp: Distributed) -> int:
     t_start = time.perf_counter()
+    stops = StopFlags(o["parent_pid"])  # first: a SIGTERM while the data loads still stops cleanly
+    try:
+        return _run(o, meta, argv, ddp, stops, t_start)
+    finally:
+        stops.restore()
+
+
+def _run(o: dict[str, Any], meta, argv: Sequence[str], ddp: Distributed, stops: StopFlags, t_start: float) -> int:
     device = resolve_device(o["device"], ddp)
     bf16 = resolve_bf16(o["dtype"], device)
     files = RunFiles(o["out"], device=str(device)) if ddp.is_main else None
@@ -252,7 +260,6 @@ def run(o: dict[str, Any], meta: dict[str, Any] | None, argv: Sequence[str], ddp
     if device.type == "cpu":
         torch.set_num_threads(cpu_threads(o["threads"], model.num_params(), ddp.world_size))
     cfg = train_config(o, bf16)
-    stops = StopFlags(o["parent_pid"])
     recorder = None
     if files is not None:
         files.max_iters = cfg.max_iters
@@ -264,7 +271,6 @@ def run(o: dict[str, Any], meta: dict[str, Any] | None, argv: Sequence[str], ddp
     try:
         result, trainer = _train(o, meta, model, cfg, splits, device, recorder, ddp)
     finally:
-        stops.restore()
         torch.set_num_threads(threads_before)
     if files is not None and recorder is not None:
         finish(files, recorder, trainer, result, time.perf_counter() - t_start)

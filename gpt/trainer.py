@@ -214,6 +214,7 @@ class Trainer:
         self.iter = 0  # completed optimizer steps
         self.best_val_loss: float | None = None
         self.last_losses: dict[str, float] | None = None
+        self._last_eval_iter = -1
         self.train_time_s = 0.0
         self.tokens_trained = 0
         self._gen = torch.Generator()
@@ -270,6 +271,7 @@ class Trainer:
         if not all(math.isfinite(v) for v in losses.values()):
             raise DivergedError(f"the evaluation loss became {losses['val']} at step {self.iter}")
         self.last_losses = losses
+        self._last_eval_iter = self.iter
         if self.best_val_loss is None or losses["val"] < self.best_val_loss:
             self.best_val_loss = losses["val"]
         record = {
@@ -296,7 +298,7 @@ class Trainer:
         self.model.train()
         state, message = "finished", ""
         try:
-            if self.iter == 0:
+            if self.iter == 0 and self._last_eval_iter != 0:
                 self._evaluate(0.0)  # the untrained model: a baseline and a first attention snapshot
             while self.iter < cfg.max_iters:
                 reason = self.callbacks.stop_reason(self) if self.dist.is_main else None
@@ -327,8 +329,8 @@ class Trainer:
                             "elapsed_s": time.perf_counter() - t0,
                         },
                     )
-            if state == "stopped" and (self.last_losses is None or self.iter % cfg.eval_interval != 0):
-                self._evaluate(time.perf_counter() - t0)  # a stopped run still reports where it got to
+            if state in ("finished", "stopped") and self._last_eval_iter != self.iter:
+                self._evaluate(time.perf_counter() - t0)  # the final evaluation always runs
         except DivergedError as exc:
             state = "diverged"
             message = (

@@ -117,6 +117,12 @@ def test_launch_shows_the_run_and_its_live_numbers_and_keeps_it_in_the_url(fake_
     train = [t for t in fig["data"] if t["name"].endswith("train")][0]
     assert len(decode_array(train["x"])) == 30  # every fake step logged a loss
     assert metric(at, "tokens / s") == "1,000"
+    # a page switch keeps the run (session state) and puts it back into the URL
+    at.switch_page("pages/overview_page.py").run()
+    at.switch_page("pages/train_page.py").run()
+    no_exceptions(at)
+    assert any(run_id in s.value for s in at.subheader)
+    assert at.query_params["run"] == run_id
     # a reload is a new session that only has the URL
     again = open_with_run("train", run_id)
     no_exceptions(again)

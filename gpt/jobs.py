@@ -302,15 +302,16 @@ class JobManager:
         if upload is not None:
             check_upload(upload)
         run_id, path = self._new_run_dir(name)
-        data = str(corpus)
-        if upload is not None:
-            (path / UPLOAD_NAME).write_bytes(upload)
-            data = str(path / UPLOAD_NAME)
+        data = str(path / UPLOAD_NAME) if upload is not None else str(corpus)
         worker_args = ["--out", str(path), "--data", data, *settings.to_argv(), *_device_args(key), *(extra_args or [])]
-        _write_json_atomic(
-            path / JOB_JSON,
-            {"run_id": run_id, "name": name, "device": key, "worker_args": worker_args, "settings": settings.to_dict()},
-        )
+        try:
+            if upload is not None:
+                (path / UPLOAD_NAME).write_bytes(upload)
+            job = {"run_id": run_id, "name": name, "device": key, "worker_args": worker_args}
+            _write_json_atomic(path / JOB_JSON, {**job, "settings": settings.to_dict()})
+        except OSError as exc:
+            shutil.rmtree(path, ignore_errors=True)  # nothing half-made stays behind (e.g. a full disk)
+            raise JobError(f"the run folder could not be written: {exc}") from exc
         job = Job(run_id, path, key, worker_args)
         self._enqueue(job, iteration=0, max_iters=settings.max_iters)
         return run_id

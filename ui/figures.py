@@ -17,6 +17,7 @@ SCORES_SCALE = "RdBu_r"
 WEIGHTS_SCALE = "Blues"
 MASKED_COLOUR = "rgba(160,160,160,0.35)"
 MAX_CELL_TEXT = 24  # above this many rows or columns, numbers go to hover only
+MAX_TICKS = 64  # above this many rows or columns, only every k-th label is written (hover names every cell)
 
 
 def safe_label(text: str) -> str:
@@ -105,8 +106,13 @@ def heatmap(
                 hoverongaps=False,
             )
         )
-    fig.update_xaxes(tickvals=list(range(cols)), ticktext=xlabels, title=col_title, side="top", tickangle=-45)
-    fig.update_yaxes(tickvals=list(range(rows)), ticktext=ylabels, title=row_title, autorange="reversed")
+    xstep, ystep = -(-cols // MAX_TICKS), -(-rows // MAX_TICKS)  # ceil: 768 columns -> every 12th label
+    fig.update_xaxes(
+        tickvals=list(range(0, cols, xstep)), ticktext=xlabels[::xstep], title=col_title, side="top", tickangle=-45
+    )
+    fig.update_yaxes(
+        tickvals=list(range(0, rows, ystep)), ticktext=ylabels[::ystep], title=row_title, autorange="reversed"
+    )
     # Column labels sit on top (slanted), between the title and the cells: reserve room for them
     # so the title and its provenance line never overlap the labels.
     label_room = 40 + int(5.5 * max((len(label) for label in xlabels), default=0))

@@ -114,7 +114,9 @@ def show_table(trace: Trace, texts: list[str], period: int | None, sel: shell.Se
     default = "induction" if period else "previous_token"
     numeric = [c for c in frame.columns if c not in ("layer", "head", "top_key")]
     left, right = st.columns([3, 1])
-    sort_by = left.selectbox("Rank heads by", numeric, index=numeric.index(default), key="heads_sort")
+    if st.session_state.get("heads_sort") not in numeric:  # first visit, or a column this mode lacks
+        st.session_state["heads_sort"] = default
+    sort_by = left.selectbox("Rank heads by", numeric, key="heads_sort")
     ascending = right.toggle("Lowest first", value=sort_by == "entropy", key=f"heads_ascending_{sort_by}")
     frame = frame.sort_values(sort_by, ascending=ascending, kind="stable").reset_index(drop=True)
     st.dataframe(

@@ -28,8 +28,9 @@ FLOAT_BYTES = 4
 ADAMW_BYTES_PER_PARAM = 16  # fp32 weights 4 + gradients 4 + AdamW moments 8
 ACTIVATION_FLOATS_PER_TOKEN_LAYER = 20  # saved for backward per token and layer, in units of n_embd (flash attention)
 LOGIT_COPIES = 3  # logits, their softmax and its gradient
+WARMUP_STEPS = 3  # not timed: the first steps allocate memory and pick kernels (measured: several times slower)
 DEFAULT_PROBE_STEPS = 30  # at most this many timed steps ...
-PROBE_TARGET_S = 1.5  # ... or fewer once this much step time is timed (at least 3 steps): tiny models
+PROBE_TARGET_S = 2.0  # ... or fewer once this much step time is timed (at least 3 steps): tiny models
 # take milliseconds per step, so one step would be mostly noise
 PROBE_TIMEOUT_S = 90
 # On a CPU (or MPS) a probe step is kept under this many FLOPs by timing a smaller batch and scaling
@@ -106,7 +107,7 @@ class ProbeResult:
     device: str
     seconds_per_iter: float  # one training step (forward + backward + AdamW), measured
     steps_timed: int
-    warmup_s: float  # the first step (allocations, kernel selection), not counted above
+    warmup_s: float  # the first WARMUP_STEPS steps (allocations, kernel selection), not counted above
     peak_memory_bytes: int | None  # measured on CUDA; None elsewhere
     tokens_per_s: float
     batch_measured: int = 0  # the batch actually timed (smaller than the run's on a CPU for big models)
@@ -157,7 +158,7 @@ def measure_step_time(
     max_seconds: float = 30.0,
     bf16: bool | None = None,
 ) -> ProbeResult:
-    """Time real training steps of ``cfg`` on random tokens (the first step is a warm-up) and return
+    """Time real training steps of ``cfg`` on random tokens (after WARMUP_STEPS untimed ones) and return
     the median step time (robust to a hiccup of a busy machine).
 
     Uses the worker's own ``Trainer``: the same optimizer, clipping and autocast as a real run.
@@ -188,18 +189,18 @@ def measure_step_time(
             self.started = time.perf_counter()
 
         def stop_reason(self, trainer: Trainer) -> str | None:
-            self.marks.append(trainer.train_time_s)  # marks[k]: time of steps 1..k; step 1 is the warm-up
-            timed = self.marks[-1] - self.marks[1] if len(self.marks) > 1 else 0.0
-            if len(self.marks) >= 5 and timed >= PROBE_TARGET_S:
+            self.marks.append(trainer.train_time_s)  # marks[k]: time of steps 1..k
+            n_timed = len(self.marks) - 1 - WARMUP_STEPS
+            if n_timed >= 3 and self.marks[-1] - self.marks[WARMUP_STEPS] >= PROBE_TARGET_S:
                 return "stopped"
-            if len(self.marks) >= 3 and time.perf_counter() - self.started > max_seconds:
+            if n_timed >= 1 and time.perf_counter() - self.started > max_seconds:
                 return "stopped"
             return None
 
     clock = Clock()
     train_cfg = TrainConfig(
         batch_size=measured_batch,
-        max_iters=steps + 1,
+        max_iters=steps + WARMUP_STEPS,
         eval_interval=10**9,
         eval_iters=1,
         log_interval=10**9,
@@ -220,9 +221,9 @@ def measure_step_time(
         raise EstimateError(f"the probe failed on {device}: {exc}") from exc
     marks = [*clock.marks, trainer.train_time_s]
     step_times = [b - a for a, b in zip(marks, marks[1:]) if b > a]
-    if len(step_times) < 2:
+    if len(step_times) <= WARMUP_STEPS:
         raise EstimateError("the probe could not time a training step")
-    warmup, timed = step_times[0], step_times[1:]
+    warmup, timed = sum(step_times[:WARMUP_STEPS]), step_times[WARMUP_STEPS:]
     per_iter = statistics.median(timed) * batch_size / measured_batch
     peak = int(torch.cuda.max_memory_allocated(dev)) if dev.type == "cuda" else None
     return ProbeResult(

@@ -183,12 +183,25 @@ def estimate_section(cfg: GPTConfig, settings: TrainSettings, device: str) -> No
     device_memory = next((d.memory_bytes for d in devices() if d.key == device), None)
     if device_memory and mem.total_bytes > 0.9 * device_memory:
         st.warning(f"This may not fit in the {format_bytes(device_memory)} of {device}: lower the batch size.")
-    try:
-        probe = cached_probe(json.dumps(cfg.to_dict(), sort_keys=True), settings.batch_size, device)
-    except EstimateError as exc:
-        cols[2].metric("estimated time", "–")
-        st.warning(f"The speed probe could not run: {exc}")
-        return
+    key = (json.dumps(cfg.to_dict(), sort_keys=True), settings.batch_size, device)
+    probes = st.session_state.setdefault("train_probes", {})  # what this session has measured
+    busy = any(e.device == device and e.state == "running" for e in manager().queue())
+    if key not in probes:
+        # Timing steps next to a running run slows that run down (and measures the sharing), so ask first.
+        if busy and not st.button("Measure the speed anyway", key="train_probe_anyway"):
+            cols[2].metric("estimated time", "–")
+            st.info(
+                f"A run is training on {device}: measuring the speed now would slow it down. Press the button to "
+                "measure anyway, or wait until it has finished."
+            )
+            return
+        try:
+            probes[key] = cached_probe(*key)
+        except EstimateError as exc:
+            cols[2].metric("estimated time", "–")
+            st.warning(f"The speed probe could not run: {exc}")
+            return
+    probe = probes[key]
     total = estimate_run_seconds(
         probe.seconds_per_iter, settings.max_iters, settings.eval_interval, settings.eval_iters
     )
@@ -197,14 +210,10 @@ def estimate_section(cfg: GPTConfig, settings: TrainSettings, device: str) -> No
     if probe.batch_measured and probe.batch_measured < settings.batch_size:
         measured += f", timed with batch {probe.batch_measured} and scaled up to {settings.batch_size}"
     peak = f", peak GPU memory {format_bytes(probe.peak_memory_bytes)}" if probe.peak_memory_bytes else ""
-    busy = (
-        " Another run is using this device, so the measurement is slower than it will be alone."
-        if any(e.device == device and e.state == "running" for e in manager().queue())
-        else ""
-    )
+    note = " (a run is training on this device, so it may be faster alone)" if busy else ""
     st.caption(
-        f"Measured on {device}: {measured}{peak}, the median of {probe.steps_timed} real training steps of this "
-        f"model; evaluations included in the total.{busy}"
+        f"Measured on {device}{note}: {measured}{peak}, the median of {probe.steps_timed} real training steps "
+        f"of this model; evaluations included in the total."
     )
 
 

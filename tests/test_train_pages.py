@@ -145,6 +145,10 @@ def test_a_second_launch_waits_visibly_in_the_queue(fake_worker, monkeypatch, is
     assert list(queue["run"]) == [first, second]
     assert list(queue["state"]) == ["running", "queued"]
     assert any("queued" in s.value for s in at.subheader)  # the dashboard follows the newest run
+    # a new model size is not timed next to the running run unless asked
+    at.number_input(key="w_train_n_embd").set_value(64).run()
+    assert any("would slow it down" in i.value for i in at.info)
+    assert at.button(key="train_probe_anyway")
     at.button(key=f"stop_{second}").click().run()
     assert read_run(isolated_runs_dir / second).state == "stopped"
     deadline = time.time() + 30

@@ -214,6 +214,7 @@ class Job:
     worker_args: list[str]  # everything after the command, without --parent-pid
     queued_at: float = field(default_factory=time.time)
     proc: subprocess.Popen | None = None
+    stop_requested: bool = False
 
 
 @dataclass(frozen=True)
@@ -400,6 +401,12 @@ class JobManager:
         finally:
             log.close()
         self._running[job.run_id] = job
+        status = read_json(job.path / STATUS_JSON) or {}
+        if status.get("state") == "queued":  # until the worker writes "running" itself
+            message = "starting: the training process is loading PyTorch and the corpus"
+            self._write_status(
+                job.path, "queued", message, status.get("iter", 0), status.get("max_iters", 0), job.device
+            )
 
     # ------------------------------------------------------------------ the scheduler
 
@@ -438,7 +445,13 @@ class JobManager:
     def _after_exit(self, job: Job, returncode: int) -> None:
         """A worker that exited without a final status (crash, bad option) is marked failed."""
         status = read_json(job.path / STATUS_JSON) or {}
-        if status.get("state") in ("running", "queued"):
+        if status.get("state") in ("running", "queued") and job.stop_requested:
+            # SIGTERM reached the worker before it could handle it (still importing torch).
+            message = "stopped while it was starting, before any training step"
+            self._write_status(
+                job.path, "stopped", message, status.get("iter", 0), status.get("max_iters", 0), job.device
+            )
+        elif status.get("state") in ("running", "queued"):
             tail = _log_tail(job.path / WORKER_LOG)
             message = f"the training process exited with code {returncode}" + (f": {tail}" if tail else "")
             self._write_status(
@@ -476,6 +489,7 @@ class JobManager:
             job = self._running.get(run_id)
             finished = read_run(path).state not in ("running", "queued")  # it may still be exiting
             if not finished and job is not None and job.proc is not None and job.proc.poll() is None:
+                job.stop_requested = True
                 job.proc.send_signal(signal.SIGTERM)
                 return "Stop requested: the run saves a checkpoint and stops after its current step."
         info = read_run(path)

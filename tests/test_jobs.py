@@ -257,3 +257,16 @@ def test_workers_die_with_their_server(isolated_runs_dir: Path, tmp_path: Path) 
     )
     info = read_run(path)
     assert info.state == "interrupted" and info.resumable and info.has_checkpoint
+
+
+def test_stopping_a_worker_that_is_still_starting_says_stopped(isolated_runs_dir: Path) -> None:
+    sleeper = (sys.executable, "-c", "import time; time.sleep(60)")  # never installs a SIGTERM handler
+    manager = JobManager(isolated_runs_dir, command=sleeper, poll_interval=0.05)
+    try:
+        run_id = manager.submit("slow-start", TrainSettings(), "cpu")
+        assert manager.get_run(run_id).state == "queued"  # the worker has not said anything yet
+        assert "Stop requested" in manager.stop(run_id)
+        wait_until(lambda: state_of(manager, run_id) == "stopped", what="stopped")
+        assert "while it was starting" in manager.get_run(run_id).message
+    finally:
+        manager.close()

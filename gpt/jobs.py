@@ -108,10 +108,10 @@ PRESETS: dict[str, Preset] = {
             n_embd=192,
             block_size=128,
             batch_size=16,
-            max_iters=2500,
+            max_iters=2000,
             warmup_iters=200,
             dropout=0.1,
-        ),  # fmt: skip
+        ),
     ),
     "GPU BPE model": Preset(
         "GPT-2's BPE tokenizer (50,257 tokens) with 6 layers, 6 heads, 384 dims and a 256-token context "
@@ -130,7 +130,7 @@ PRESETS: dict[str, Preset] = {
             dropout=0.1,
             eval_interval=250,
             eval_iters=40,
-        ),  # fmt: skip
+        ),
         wants_gpu=True,
     ),
 }

@@ -303,7 +303,10 @@ def probe_in_subprocess(
         tail = (out.stderr or out.stdout).strip()[-500:]
         raise EstimateError(f"the speed probe failed (exit code {out.returncode}): {tail}")
     answer["device"] = device
-    return ProbeResult(**answer)
+    try:
+        return ProbeResult(**answer)
+    except TypeError as exc:
+        raise EstimateError(f"the speed probe answered something unexpected: {answer}") from exc
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -147,7 +147,7 @@ def show_what_if(sel: shell.Selection, normal: Trace, changed: Trace, layer: int
 
 
 def main() -> None:
-    st.title("🎯 Attention, step by step")
+    st.title("Attention, step by step")
     sel = shell.require_tokens(shell.sidebar())
     if sel is None:
         return

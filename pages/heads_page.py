@@ -47,15 +47,16 @@ def induction_controls() -> int | None:
     a, b, _ = st.columns([3, 2, 3])
     if seed is None:
         a.button(
-            "🔁 Build a repeated random sequence (reveal induction heads)",
+            "Build a repeated random sequence (reveal induction heads)",
+            icon=":material/repeat:",
             on_click=use_repeated,
             args=(0,),
             help="Random tokens, then the same tokens again. A head that, on the second copy, looks at the "
             "token that came after the current one last time is an induction head.",
         )
     else:
-        a.button("↩ Back to my sentence", on_click=use_repeated, args=(None,))
-        b.button("🎲 Another random sequence", on_click=use_repeated, args=(int(seed) + 1,))
+        a.button("Back to my sentence", icon=":material/undo:", on_click=use_repeated, args=(None,))
+        b.button("Another random sequence", icon=":material/casino:", on_click=use_repeated, args=(int(seed) + 1,))
     return None if seed is None else int(seed)
 
 
@@ -92,7 +93,8 @@ def show_selected(trace: Trace, texts: list[str], sel: shell.Selection, layer: i
     frame = pd.DataFrame(weights, index=pd.Index(labels, name="query"), columns=labels)
     show_figure(fig, frame, f"heads_L{layer}_H{head}", key="heads_selected")
     if st.button(
-        "🎯 Open in step-by-step",
+        "Open in step-by-step",
+        icon=":material/center_focus_strong:",
         key="heads_open_steps",
         help="Shows this layer and head on the 'Attention, step by step' page (for your sentence).",
     ):
@@ -145,7 +147,7 @@ def show_table(trace: Trace, texts: list[str], period: int | None, sel: shell.Se
 
 
 def main() -> None:
-    st.title("🧩 All heads")
+    st.title("All heads")
     sel = shell.require_tokens(shell.sidebar())
     if sel is None:
         return

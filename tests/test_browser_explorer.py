@@ -117,9 +117,11 @@ def test_every_page_renders_and_state_carries_between_pages(streamlit_server, br
     assert main.locator("b").filter(has_text="x").count() == 0
     screenshot(page, "attention-html-sentence")
 
-    # the README picture: the causal-mask step, with its formula, explanation and −∞ cells
+    # the README picture: the shipped demo model's softmax weights for a sharp head
     page.set_viewport_size({"width": 1400, "height": 1500})
-    page.goto(f"{base}/attention?sentence=The%20cat%20sat%20on%20the%20mat&step=6&layer=0&head=0&model={quote(MODEL)}")
+    page.goto(
+        f"{base}/attention?sentence=To%20be%2C%20or%20not%20to%20be&step=7&layer=1&head=2&model=demo%3Ashakespeare-char"
+    )
     wait_for_app(page)
     no_exception(page, "README view")
     page.screenshot(path=str(ARTIFACTS / "readme-attention.png"))  # the visible window only

@@ -70,7 +70,7 @@ def test_head_table_has_every_head_and_sorts_by_the_chosen_score() -> None:
 
 def test_repeated_sequence_button_reveals_induction_scores_and_can_go_back() -> None:
     at = open_page()
-    next(b for b in at.button if b.label.startswith("🔁")).click().run()
+    next(b for b in at.button if b.label.startswith("Build a repeated")).click().run()
     assert not at.exception
     assert "repeated" in at.info[0].value
     table = head_table(at)
@@ -80,7 +80,7 @@ def test_repeated_sequence_button_reveals_induction_scores_and_can_go_back() -> 
     tokens = [label.split(": ", 1)[1] for label in labels]
     half = len(tokens) // 2
     assert len(tokens) == 50 and tokens[:half] == tokens[half:]  # the same random tokens twice
-    next(b for b in at.button if b.label.startswith("↩")).click().run()
+    next(b for b in at.button if b.label == "Back to my sentence").click().run()
     assert "induction" not in head_table(at).columns
     assert len(chart(at, "heads_selected")["layout"]["yaxis"]["ticktext"]) == len(SENTENCE)
 

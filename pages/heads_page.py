@@ -179,7 +179,7 @@ def main() -> None:
         layer = index_picker("Layer to enlarge", "layer", cfg.n_layer)
     with right:
         head = index_picker("Head to enlarge", "head", cfg.n_head)
-    grid_col, big_col = st.columns([1, 1])
+    grid_col, big_col = st.columns([2, 3])
     with grid_col:
         show_grid(weights, sel, source, layer, head)
     with big_col:

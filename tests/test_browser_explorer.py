@@ -13,7 +13,8 @@ from tests.conftest import ARTIFACTS, screenshot, wait_for_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-MODEL = "random:shakespeare-char"
+MODEL = "random:shakespeare-char"  # the deep link of the issue
+TOUR_MODEL = "demo:shakespeare-char"  # the shipped trained model: screenshots show learned patterns
 PAGES = ["overview", "tokens", "embeddings", "attention", "heads", "next-token", "train", "runs", "watch", "labs"]
 VIEWPORT = {"width": 1400, "height": 2400}
 DEEP_LINK = f"/attention?sentence=Hello%20world&layer=1&head=2&step=3&model={quote(MODEL)}"
@@ -79,7 +80,7 @@ def test_deep_link_is_the_first_request_of_a_fresh_server(streamlit_server, brow
 def test_every_page_renders_and_state_carries_between_pages(streamlit_server, browser) -> None:
     base = streamlit_server.url
     page = browser.new_page(viewport=VIEWPORT)
-    page.goto(f"{base}/?model={quote(MODEL)}")
+    page.goto(f"{base}/?model={quote(TOUR_MODEL)}")
     wait_for_app(page)
     for name in PAGES:
         go_to(page, base, name)
@@ -120,7 +121,7 @@ def test_every_page_renders_and_state_carries_between_pages(streamlit_server, br
     # the README picture: the shipped demo model's softmax weights for a sharp head
     page.set_viewport_size({"width": 1400, "height": 1500})
     page.goto(
-        f"{base}/attention?sentence=To%20be%2C%20or%20not%20to%20be&step=7&layer=1&head=2&model=demo%3Ashakespeare-char"
+        f"{base}/attention?sentence=To%20be%2C%20or%20not%20to%20be&step=7&layer=1&head=2&model={quote(TOUR_MODEL)}"
     )
     wait_for_app(page)
     no_exception(page, "README view")

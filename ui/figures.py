@@ -244,7 +244,10 @@ def head_grid(
             y1=layer * step + t - 0.5,
             line={"color": "#d62728", "width": 3},
         )
-    return _layout(fig, title, provenance, max(360, 110 + 90 * n_layer))
+    _layout(fig, title, provenance, max(400, 150 + 90 * n_layer))
+    # the "head k" labels sit on top, under the title: keep the title above them
+    fig.update_layout(margin_t=110, title={"y": 1.0, "yref": "container", "yanchor": "top", "pad": {"t": 12}})
+    return fig
 
 
 def histogram(

@@ -18,8 +18,18 @@ PAGES = {
     "Explore a sentence": [
         st.Page("pages/overview_page.py", title="Overview", icon=":material/home:", url_path="overview", default=True),
         st.Page("pages/tokens_page.py", title="1 · Tokens", icon=":material/text_fields:", url_path="tokens"),
-        st.Page("pages/embeddings_page.py", title="2 · Embeddings & positions", icon=":material/scatter_plot:", url_path="embeddings"),
-        st.Page("pages/attention_page.py", title="3 · Attention, step by step", icon=":material/center_focus_strong:", url_path="attention"),
+        st.Page(
+            "pages/embeddings_page.py",
+            title="2 · Embeddings & positions",
+            icon=":material/scatter_plot:",
+            url_path="embeddings",
+        ),
+        st.Page(
+            "pages/attention_page.py",
+            title="3 · Attention, step by step",
+            icon=":material/center_focus_strong:",
+            url_path="attention",
+        ),
         st.Page("pages/heads_page.py", title="4 · All heads", icon=":material/grid_view:", url_path="heads"),
         st.Page("pages/next_token_page.py", title="5 · Next token", icon=":material/casino:", url_path="next-token"),
     ],

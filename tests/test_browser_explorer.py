@@ -118,10 +118,10 @@ def test_every_page_renders_and_state_carries_between_pages(streamlit_server, br
     assert main.locator("b").filter(has_text="x").count() == 0
     screenshot(page, "attention-html-sentence")
 
-    # the README picture: the shipped demo model's softmax weights for a sharp head
+    # the README picture: the shipped demo model's previous-token head (softmax weights)
     page.set_viewport_size({"width": 1400, "height": 1500})
     page.goto(
-        f"{base}/attention?sentence=To%20be%2C%20or%20not%20to%20be&step=7&layer=1&head=2&model={quote(TOUR_MODEL)}"
+        f"{base}/attention?sentence=To%20be%2C%20or%20not%20to%20be&step=7&layer=0&head=1&model={quote(TOUR_MODEL)}"
     )
     wait_for_app(page)
     no_exception(page, "README view")

@@ -1,8 +1,9 @@
 """Attention Explorer: `streamlit run app.py`.
 
-This file only declares the pages. Page files live in pages/ and are named `<name>_page.py`
-while their URLs are `/<name>`: a file stem equal to its URL would let Streamlit's legacy
-pages/ mode run that page alone (without this navigation) on a freshly started server.
+This file only declares the pages. Each page is a file `pages/<url>.py` whose URL is its
+file name, and each calls `ui.state.init()` first: on a freshly started server Streamlit's
+legacy pages/ mode runs a deep-linked page file alone, and `init()` then switches that mode
+off and reruns, so the page opens inside this navigation (see `ui/state.py`).
 """
 
 from __future__ import annotations
@@ -16,30 +17,30 @@ state.init()
 
 PAGES = {
     "Explore a sentence": [
-        st.Page("pages/overview_page.py", title="Overview", icon=":material/home:", url_path="overview", default=True),
-        st.Page("pages/tokens_page.py", title="1 · Tokens", icon=":material/text_fields:", url_path="tokens"),
+        st.Page("pages/overview.py", title="Overview", icon=":material/home:", url_path="overview", default=True),
+        st.Page("pages/tokens.py", title="1 · Tokens", icon=":material/text_fields:", url_path="tokens"),
         st.Page(
-            "pages/embeddings_page.py",
+            "pages/embeddings.py",
             title="2 · Embeddings & positions",
             icon=":material/scatter_plot:",
             url_path="embeddings",
         ),
         st.Page(
-            "pages/attention_page.py",
+            "pages/attention.py",
             title="3 · Attention, step by step",
             icon=":material/center_focus_strong:",
             url_path="attention",
         ),
-        st.Page("pages/heads_page.py", title="4 · All heads", icon=":material/grid_view:", url_path="heads"),
-        st.Page("pages/next_token_page.py", title="5 · Next token", icon=":material/casino:", url_path="next-token"),
+        st.Page("pages/heads.py", title="4 · All heads", icon=":material/grid_view:", url_path="heads"),
+        st.Page("pages/next_token.py", title="5 · Next token", icon=":material/casino:", url_path="next_token"),
     ],
     "Train": [
-        st.Page("pages/train_page.py", title="Train a model", icon=":material/model_training:", url_path="train"),
-        st.Page("pages/runs_page.py", title="Runs", icon=":material/monitoring:", url_path="runs"),
-        st.Page("pages/watch_page.py", title="Attention during training", icon=":material/movie:", url_path="watch"),
+        st.Page("pages/train.py", title="Train a model", icon=":material/model_training:", url_path="train"),
+        st.Page("pages/runs.py", title="Runs", icon=":material/monitoring:", url_path="runs"),
+        st.Page("pages/watch.py", title="Attention during training", icon=":material/movie:", url_path="watch"),
     ],
     "Labs": [
-        st.Page("pages/labs_page.py", title="Worked examples", icon=":material/science:", url_path="labs"),
+        st.Page("pages/labs.py", title="Worked examples", icon=":material/science:", url_path="labs"),
     ],
 }
 

@@ -3,7 +3,7 @@
     python bench/explorer.py [--sentences 12] [--gpt2/--no-gpt2]
 
 How it is measured: Streamlit's AppTest runs the real app script (app.py -> sidebar ->
-pages/attention_page.py) in this process, exactly as the server's script runner does, minus
+pages/attention.py) in this process, exactly as the server's script runner does, minus
 the websocket. For each model the page is opened once (loading the model, warming caches),
 then the sentence is changed to N different sentences and each ``run()`` is timed: that is
 the tokenizing, the (uncached, new text) trace through every layer, the per-head steps and
@@ -77,7 +77,7 @@ def time_page(model_id: str, step_id: str, sentences: list[str]) -> dict:
     at.query_params["model"] = model_id
     at.query_params["step"] = str(STEP_IDS.index(step_id))
     at.query_params["sentence"] = "warm up"
-    at.switch_page("pages/attention_page.py")
+    at.switch_page("pages/attention.py")
     t0 = time.perf_counter()
     at.run()
     first_ms = (time.perf_counter() - t0) * 1000

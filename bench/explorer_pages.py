@@ -42,7 +42,7 @@ def _time(fn) -> float:
 def bench_page(page: str, model: str, repeats: int) -> dict[str, float | None]:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params["model"] = model
-    at.switch_page(f"pages/{page}_page.py")
+    at.switch_page(f"pages/{page}.py")
     at.run()
     sentence_ms = []
     for i in range(repeats):

@@ -18,14 +18,14 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 def open_page(page: str, run: bool = True, **query_params: object) -> AppTest:
-    """AppTest of the whole app (sidebar navigation included) on ``pages/<page>_page.py``.
+    """AppTest of the whole app (sidebar navigation included) on ``pages/<page>.py``.
 
     ``query_params`` are what a shared link would carry (sentence=, model=, layer=, ...).
     """
     at = AppTest.from_file(APP, default_timeout=120)
     for key, value in query_params.items():
         at.query_params[key] = str(value)
-    at.switch_page(f"pages/{page}_page.py")
+    at.switch_page(f"pages/{page}.py")
     if run:
         at.run()
     return at

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from gpt import explain
 from tests.helpers import decode_array, figure_json
 
-PAGE = "pages/attention_page.py"
+PAGE = "pages/attention.py"
 MODEL = "random:shakespeare-char"
 STEP = {s.id: i for i, s in enumerate(explain.STEPS)}
 

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 MODEL = "random:shakespeare-char"  # the deep link of the issue
 TOUR_MODEL = "demo:shakespeare-char"  # the shipped trained model: screenshots show learned patterns
-PAGES = ["overview", "tokens", "embeddings", "attention", "heads", "next-token", "train", "runs", "watch", "labs"]
+PAGES = ["overview", "tokens", "embeddings", "attention", "heads", "next_token", "train", "runs", "watch", "labs"]
 VIEWPORT = {"width": 1400, "height": 2400}
 DEEP_LINK = f"/attention?sentence=Hello%20world&layer=1&head=2&step=3&model={quote(MODEL)}"
 STEP_4 = "Step 4 of 11 · Values V: what each token hands over (layer 1, head 2)"
@@ -69,12 +69,8 @@ def test_deep_link_is_the_first_request_of_a_fresh_server(streamlit_server, brow
     assert sentence_box(page).input_value() == "Hello world"
     assert page.get_by_role("heading", name=STEP_4).count() == 1  # layer, head and step applied
     assert y_tick_texts(page)[:2] == ["0: H", "1: e"]
-    # Known: while the page files live in a folder named pages/, Streamlit's legacy multipage
-    # mode answers a fresh server's first request with a "Page not found" dialog before
-    # st.navigation takes over (the right page still runs, as checked above). Renaming the
-    # folder (e.g. to views/) removes it; until then this is reported, not hidden.
-    if page.get_by_text("Page not found").count():
-        pytest.xfail("fresh-server deep link also shows a 'Page not found' dialog (pages/ folder name)")
+    # Streamlit's legacy pages/ mode must not leak through (ui/state.py switches it off)
+    assert page.get_by_text("Page not found").count() == 0
 
 
 def test_every_page_renders_and_state_carries_between_pages(streamlit_server, browser) -> None:

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from tests.helpers import decode_array
 from tests.test_attention_page import BAD_INPUTS, MODEL, chart, z
 
-PAGE = "pages/heads_page.py"
+PAGE = "pages/heads.py"
 SENTENCE = "The cat sat on the mat"  # 22 characters = 22 tokens for the char model
 N_LAYER = N_HEAD = 4  # random:shakespeare-char
 

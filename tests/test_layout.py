@@ -42,14 +42,21 @@ def test_importing_all_of_gpt_loads_no_streamlit() -> None:
     assert out.stdout.strip() == "False"
 
 
-def test_every_registered_page_exists_and_its_file_stem_differs_from_its_url() -> None:
-    # Streamlit's legacy pages/ mode would run a page alone on a fresh server's deep link
-    # when the file stem equals the URL path; app.py's pages avoid that.
+def test_every_page_is_named_after_its_url_and_calls_state_init_first() -> None:
+    # On a fresh server Streamlit's legacy pages/ mode looks deep links up by file name and
+    # runs that file alone; state.init() then reruns it through app.py (see ui/state.py).
     source = (ROOT / "app.py").read_text(encoding="utf-8")
-    pages = re.findall(r'st\.Page\("(pages/[^"]+)".*?url_path="([^"]+)"', source)
+    pages = re.findall(r'st\.Page\(\s*"(pages/[^"]+)".*?url_path="([^"]+)"', source, flags=re.S)
     assert len(pages) >= 10
     for file, url in pages:
         assert (ROOT / file).is_file(), file
-        assert Path(file).stem != url
+        assert Path(file).stem == url, f"{file} must be named after its URL {url!r}"
+        body = ast.parse((ROOT / file).read_text(encoding="utf-8")).body
+        first = next(n for n in body if not isinstance(n, (ast.Import, ast.ImportFrom, ast.Expr)) or _is_call(n))
+        assert _is_call(first) and ast.unparse(first.value) == "state.init()", f"{file} must call state.init() first"
     on_disk = {str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py")}
     assert on_disk == {f for f, _ in pages}, "every page file is reachable from the navigation"
+
+
+def _is_call(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)

@@ -13,6 +13,7 @@ from safetensors.torch import save_file
 
 from gpt import GPT, GPTConfig, get_tokenizer, pretrained
 from gpt.catalog import available_models
+from ui import state
 
 CHAR = "random:shakespeare-char"
 BPE = "random:gpt2-bpe-small"
@@ -22,10 +23,12 @@ FOX = "The quick brown fox jumps over the lazy dog"
 # --------------------------------------------------------------------------- sidebar and shared state
 
 
-def test_default_model_is_the_first_available_and_the_page_renders() -> None:
+def test_default_model_is_the_char_demo_or_the_first_available_and_the_page_renders() -> None:
     at = open_page("overview")
     assert not at.exception
-    assert at.sidebar.selectbox(key="w_model").value == available_models()[0].model_id
+    ids = [m.model_id for m in available_models()]
+    expected = state.DEFAULT_MODEL if state.DEFAULT_MODEL in ids else ids[0]
+    assert at.sidebar.selectbox(key="w_model").value == expected
     assert at.sidebar.text_area(key="w_sentence").value == FOX
 
 
@@ -46,7 +49,7 @@ def test_sentence_and_model_carry_over_to_other_pages() -> None:
     at.sidebar.text_area(key="w_sentence").input("to be or not").run()
     at.sidebar.selectbox(key="w_model").select(BPE).run()
     assert not at.exception
-    at.switch_page("pages/embeddings_page.py").run()
+    at.switch_page("pages/embeddings.py").run()
     assert not at.exception
     assert at.sidebar.text_area(key="w_sentence").value == "to be or not"
     assert at.sidebar.selectbox(key="w_model").value == BPE

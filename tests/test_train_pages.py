@@ -118,8 +118,8 @@ def test_launch_shows_the_run_and_its_live_numbers_and_keeps_it_in_the_url(fake_
     assert len(decode_array(train["x"])) == 30  # every fake step logged a loss
     assert metric(at, "tokens / s") == "1,000"
     # a page switch keeps the run (session state) and puts it back into the URL
-    at.switch_page("pages/overview_page.py").run()
-    at.switch_page("pages/train_page.py").run()
+    at.switch_page("pages/overview.py").run()
+    at.switch_page("pages/train.py").run()
     no_exceptions(at)
     assert any(run_id in s.value for s in at.subheader)
     assert at.query_params["run"] == run_id

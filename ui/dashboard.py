@@ -89,10 +89,10 @@ def _actions(info: RunInfo) -> None:
             st.warning(str(exc))
     if info.has_checkpoint and cols[1].button("Open in explorer", icon=":material/search:", key=f"open_{info.run_id}"):
         state.put("model", f"run:{info.run_id}")
-        st.switch_page("pages/attention_page.py")
+        st.switch_page("pages/attention.py")
     if cols[2].button("Attention during training", icon=":material/movie:", key=f"watch_{info.run_id}"):
         set_current_run(info.run_id)
-        st.switch_page("pages/watch_page.py")
+        st.switch_page("pages/watch.py")
 
 
 @st.fragment(run_every=REFRESH_S)

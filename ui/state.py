@@ -8,6 +8,7 @@ same view.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -27,8 +28,38 @@ SHARED: dict[str, tuple[Any, Callable[[str], Any]]] = {
 MAX_URL_SENTENCE = 2000  # characters of the sentence put into the URL
 
 
+_LEFT_LEGACY_MODE = threading.Event()  # process-wide, like Streamlit's own legacy flag
+
+
+def _leave_legacy_pages_mode() -> None:
+    """Run every page through app.py's navigation, also on a fresh server's first request.
+
+    Until app.py has called ``st.navigation`` once, Streamlit treats a folder named pages/
+    the legacy way (streamlit issue 8388): a deep link runs that page file alone, without
+    app.py's sidebar, and an unknown URL shows a "Page not found" dialog. Page files are
+    named after their URLs so the legacy lookup finds them silently; here we switch the
+    legacy mode off (as st.navigation itself does) and rerun through app.py.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a future Streamlit without the legacy mode
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        # A server leaves legacy mode once per process (the flag never comes back). AppTest
+        # resets it before every run, where a rerun would swallow button clicks: there only
+        # the process's first run is rerun, later runs keep the page-file-alone behaviour.
+        if not _LEFT_LEGACY_MODE.is_set():
+            _LEFT_LEGACY_MODE.set()
+            st.rerun()
+
+
 def init() -> None:
-    """Seed the shared values once per browser session, from the URL when it has them."""
+    """Seed the shared values once per browser session, from the URL when it has them.
+
+    Every page calls this first (see ``_leave_legacy_pages_mode``).
+    """
+    _leave_legacy_pages_mode()
     if st.session_state.get("_state_ready"):
         return
     for key, (default, parse) in SHARED.items():

@@ -12,6 +12,8 @@ from ui import figures, state
 from ui.jobs import current_run, manager, publish_run, set_current_run
 from ui.render import show_figure
 
+state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
+
 SCORE_LABELS = {
     "previous_token": "previous-token score",
     "first_token": "first-token score",
@@ -43,7 +45,7 @@ def pick_run() -> str | None:
             "No run has recorded attention yet. Start one on the Train page: at every evaluation it saves the "
             "attention of a probe sentence, and this page replays them."
         )
-        st.page_link("pages/train_page.py", label="Train a model", icon=":material/model_training:")
+        st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
         return None
     ids = [r.run_id for r in runs]
     current = current_run()
@@ -120,7 +122,6 @@ def score_lines(run_id: str, records: list[ProbeRecord], layer: int, n_layer: in
 
 
 st.title("Attention during training")
-state.init()  # the shared values must exist before "Open in explorer" changes one
 st.caption(
     "At every evaluation a run records the attention of its probe sentence. Scrub through the steps to see a "
     "head's pattern form, and follow each head's type scores over training."

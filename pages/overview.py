@@ -7,7 +7,9 @@ import streamlit as st
 
 from gpt import visible
 from gpt.analysis import model_facts, training_facts
-from ui import shell
+from ui import shell, state
+
+state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
 
 TOKENS_SHOWN = 12  # tokens quoted in the path summary
 
@@ -25,21 +27,21 @@ def _path(sel: shell.Selection | None) -> None:
     live = sel is not None and n > 0
     steps = [
         (
-            "pages/tokens_page.py",
+            "pages/tokens.py",
             "1 · Tokens",
             ":material/text_fields:",
             "The text is cut into tokens and each token gets an integer ID from the vocabulary.",
             f"Right now: {n} tokens — {_quote(sel.token_texts)}" if live else "",
         ),
         (
-            "pages/embeddings_page.py",
+            "pages/embeddings.py",
             "2 · Embeddings & positions",
             ":material/scatter_plot:",
             "Each ID selects one row of the embedding table; a position vector is added so order matters.",
             f"Right now: a {n} × {cfg.n_embd} matrix (tokens × d_model)." if live and cfg else "",
         ),
         (
-            "pages/attention_page.py",
+            "pages/attention.py",
             "3 · Attention, step by step",
             ":material/center_focus_strong:",
             "Queries meet keys: scores QKᵀ, scaled by √d_k, future tokens masked, softmax, then a weighted sum of values.",
@@ -48,14 +50,14 @@ def _path(sel: shell.Selection | None) -> None:
             else "",
         ),
         (
-            "pages/heads_page.py",
+            "pages/heads.py",
             "4 · All heads",
             ":material/grid_view:",
             "Every head side by side, with scores that spot previous-token, first-token and induction heads.",
             f"Right now: {cfg.n_layer * cfg.n_head} attention patterns to compare." if live and cfg else "",
         ),
         (
-            "pages/next_token_page.py",
+            "pages/next_token.py",
             "5 · Next token",
             ":material/casino:",
             "The last position's output becomes probabilities over the vocabulary; sampling picks the next token.",
@@ -131,5 +133,5 @@ if selection is not None:
 
 st.subheader("Using it in class")
 st.markdown(HOW_TO)
-st.page_link("pages/train_page.py", label="Train your own small model", icon=":material/model_training:")
-st.page_link("pages/labs_page.py", label="Worked examples for lessons", icon=":material/science:")
+st.page_link("pages/train.py", label="Train your own small model", icon=":material/model_training:")
+st.page_link("pages/labs.py", label="Worked examples for lessons", icon=":material/science:")

@@ -17,6 +17,8 @@ from ui.figures import bar_chart, heatmap, token_labels
 from ui.pickers import index_picker
 from ui.render import show_figure
 
+state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
+
 WHAT_IF_KEYS = ("attn_no_scale", "attn_no_mask")
 
 

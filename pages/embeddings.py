@@ -9,8 +9,10 @@ import torch
 
 from gpt import sinusoidal_positions
 from gpt.analysis import cosine_similarity_matrix, pca_2d
-from ui import figures, shell
+from ui import figures, shell, state
 from ui.render import show_figure
+
+state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
 
 DEFAULT_DIMS = 32  # dimensions shown at first: enough to see structure, few enough to read
 MAX_DIMS = 128  # columns per heatmap; wider slices are cut (GPT-2 has 768)

@@ -34,8 +34,11 @@ from gpt.labs import (
 from gpt.labs.predict import largest_label
 from gpt.tokenizers import get_tokenizer
 from ui import labs_view as view
+from ui import state
 from ui.chips import chips_html
 from ui.figures import bar_chart, heatmap, histogram, line_chart
+
+state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
 
 LAB_KEY = "labs_lab"
 

@@ -25,6 +25,8 @@ from ui import state
 from ui.dashboard import live_dashboard
 from ui.jobs import current_run, devices, format_bytes, format_duration, manager, publish_run, set_current_run
 
+state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
+
 KNOB = "train_{}"  # session key of each TrainSettings field (kept while the page is not shown)
 BUNDLED = "Shakespeare (bundled, about 1 MB)"
 UPLOAD = "Upload my own .txt file"
@@ -242,7 +244,6 @@ def launch(settings: TrainSettings, device: str, upload: bytes | None) -> None:
 
 
 st.title("Train a model")
-state.init()  # the shared values must exist before "Open in explorer" changes one
 init_knobs()
 publish_run()
 

@@ -10,8 +10,10 @@ import torch
 
 from gpt import SamplingSettings, generate, next_token_probs
 from gpt.analysis import generation_rows, shown_token, top_token_rows
-from ui import figures, shell
+from ui import figures, shell, state
 from ui.render import show_figure
+
+state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
 
 MAX_GENERATE = 50  # tokens per click: keeps a shared classroom server responsive
 DEFAULT_SEED = 1337

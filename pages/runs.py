@@ -13,6 +13,8 @@ from ui import figures, state
 from ui.jobs import badge, current_run, format_bytes, manager, md_escape, publish_run, set_current_run
 from ui.render import show_figure
 
+state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
+
 MAX_COMPARE = 8
 
 
@@ -65,7 +67,7 @@ def compare_section(runs: list[RunInfo]) -> None:
 
 def open_in_explorer(info: RunInfo) -> None:
     state.put("model", f"run:{info.run_id}")
-    st.switch_page("pages/attention_page.py")
+    st.switch_page("pages/attention.py")
 
 
 def manage_section(runs: list[RunInfo]) -> None:
@@ -83,12 +85,12 @@ def manage_section(runs: list[RunInfo]) -> None:
         "Live dashboard", icon=":material/monitoring:", key="runs_watch", help="Follow this run on the Train page"
     ):
         set_current_run(run_id)
-        st.switch_page("pages/train_page.py")
+        st.switch_page("pages/train.py")
     if cols[1].button("Open in explorer", icon=":material/search:", key="runs_open", disabled=not info.has_checkpoint):
         open_in_explorer(info)
     if cols[2].button("Attention during training", icon=":material/movie:", key="runs_attention"):
         set_current_run(run_id)
-        st.switch_page("pages/watch_page.py")
+        st.switch_page("pages/watch.py")
     if info.active and cols[3].button("Stop", icon=":material/stop:", key="runs_stop"):
         _act(lambda: st.toast(manager().stop(run_id)))
     if info.resumable and cols[3].button(
@@ -123,12 +125,11 @@ def _act(action) -> bool:
 
 
 st.title("Runs")
-state.init()  # the shared values must exist before "Open in explorer" changes one
 publish_run()
 runs = manager().list_runs()
 if not runs:
     st.info("No training runs yet. Start one on the Train page; it will be listed here.")
-    st.page_link("pages/train_page.py", label="Train a model", icon=":material/model_training:")
+    st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
     st.stop()
 
 st.caption(

@@ -17,6 +17,8 @@ from ui.models import get_trace
 from ui.pickers import index_picker
 from ui.render import show_figure
 
+state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
+
 SEED_KEY = "heads_induction_seed"  # None: the sentence; an int: the repeated random sequence with that seed
 THUMB_SIZE = 48  # longer inputs are averaged down to this many rows/columns per thumbnail
 GRID_CSV_LIMIT = 200_000  # numbers in the grid above which its CSV is left out (use the table / one head)
@@ -99,7 +101,7 @@ def show_selected(trace: Trace, texts: list[str], sel: shell.Selection, layer: i
         help="Shows this layer and head on the 'Attention, step by step' page (for your sentence).",
     ):
         open_in_steps(layer, head)
-        st.switch_page("pages/attention_page.py")
+        st.switch_page("pages/attention.py")
     with st.expander("Most-attended token for each query"):
         top = explain.dominant_keys(trace.layers[layer].steps(head).attn_weights)
         st.dataframe(

@@ -9,9 +9,11 @@ from gpt import TokenPiece, get_tokenizer
 from gpt.analysis import compare_tokenizers, corpus_tokenizer, count_words, token_table_rows
 from gpt.catalog import DEFAULT_CORPUS
 from gpt.tokenizers import ENDOFTEXT, UNK
-from ui import figures, shell
+from ui import figures, shell, state
 from ui.chips import show_chips
 from ui.render import show_figure
+
+state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
 
 COMPARE_CHIPS = 150  # chips per column in the side-by-side comparison
 RARE_WORD_DEFAULT = "someunknownPlace"

@@ -11,6 +11,7 @@ import torch
 from gpt import SamplingSettings, generate, next_token_probs
 from gpt.analysis import generation_rows, shown_token, top_token_rows
 from ui import figures, shell, state
+from ui.models import compute_slot
 from ui.render import show_figure
 
 state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
@@ -120,7 +121,7 @@ def _generation(sel: shell.Selection, settings: SamplingSettings) -> None:
     c.write("")
     c.write("")
     if c.button("Generate", type="primary", key="nt_generate"):
-        with st.spinner("Generating…"):
+        with st.spinner("Generating…"), compute_slot():
             steps = generate(sel.loaded.model, list(sel.token_ids), int(n_new), settings, n_alternatives=ALTERNATIVES)
         st.session_state[GENERATION_KEY] = {
             "model_id": sel.model_id,

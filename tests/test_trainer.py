@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 import torch
@@ -35,8 +36,8 @@ def test_weight_decay_applies_to_matrices_only() -> None:
 
 def test_threads_auto_sizing() -> None:
     assert cpu_threads(3, 10) == 3  # asked for
-    assert cpu_threads(0, 800_000) == 1  # a small model
-    assert cpu_threads(0, 50_000_000, world_size=1) >= 1
+    assert 1 <= cpu_threads(0, 800_000) <= (os.cpu_count() or 1)
+    assert cpu_threads(0, 800_000, world_size=64) == 1  # never zero
 
 
 def test_float32_is_never_autocast() -> None:

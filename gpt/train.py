@@ -170,11 +170,13 @@ def train_config(o: dict[str, Any], bf16: bool) -> TrainConfig:
     )
 
 
-def setup_distributed() -> Distributed:
+def setup_distributed(device: str = "auto") -> Distributed:
+    """Join the torchrun job when there is one: NCCL between GPUs, gloo between CPU processes."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return Distributed()
-    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    on_gpu = device in ("auto", "cuda") and torch.cuda.is_available()
+    backend = "nccl" if on_gpu else "gloo"
     dist.init_process_group(backend=backend)
     return Distributed(rank=dist.get_rank(), world_size=dist.get_world_size())
 
@@ -334,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         options, meta = gather_options(argv)
         out_dir = options["out"]
-        ddp = setup_distributed()
+        ddp = setup_distributed(options["device"])
         return run(options, meta, argv, ddp)
     except (UsageError, ConfigError, DataError, CheckpointError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -4,8 +4,8 @@
 
 Each (model, length) runs in a fresh subprocess so that the peak resident memory it
 reports (above the model's own weights, measured after building the model) is its own.
-"Full trace" = ``model.trace(ids)``: embeddings, every layer's X/Q/K/V/context/concat/
-projection/residuals and the logits; T x T matrices are computed per head on demand,
+"Full trace" = ``model.trace(ids)`` plus the last position's logits: embeddings, every layer's X/Q/K/V/context/concat/
+projection/residuals (all positions' logits are computed on first use); T x T matrices are computed per head on demand,
 so we also time materialising every head's weights (``all_weights_ms``).
 """
 
@@ -29,8 +29,10 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def measure(model_name: str, length: int, repeats: int) -> dict:
+def measure(model_name: str, length: int, repeats: int, threads: int) -> dict:
     import torch
+
+    torch.set_num_threads(threads)
 
     sys.path.insert(0, str(ROOT))
     from gpt import GPT, preset
@@ -46,6 +48,7 @@ def measure(model_name: str, length: int, repeats: int) -> dict:
     for _ in range(repeats):
         t0 = time.perf_counter()
         trace = model.trace(ids)
+        trace.next_token_probs()
         times.append((time.perf_counter() - t0) * 1000)
         t0 = time.perf_counter()
         for layer in trace.layers:
@@ -68,15 +71,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--models", default="shakespeare-char,gpt2")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (the app's server uses 1)")
     parser.add_argument("--one", nargs=2, metavar=("MODEL", "LENGTH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(measure(args.one[0], int(args.one[1]), args.repeats)))
+        print(json.dumps(measure(args.one[0], int(args.one[1]), args.repeats, args.threads)))
         return
     results = []
     for name in args.models.split(","):
         for length in LENGTHS[name]:
             cmd = [sys.executable, __file__, "--one", name, str(length), "--repeats", str(args.repeats)]
+            cmd += ["--threads", str(args.threads)]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True)
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(json.dumps(results[-1]), file=sys.stderr)

@@ -187,7 +187,6 @@ class GPT(nn.Module):
             layers.append(LayerTrace.from_batch(rec, options))
             x = rec["resid_out"]
         final_norm = self.ln_f(x)
-        logits = self.lm_head(final_norm)
         return Trace(
             token_ids=idx[0].tolist(),
             tok_emb=tok_emb[0],
@@ -195,6 +194,6 @@ class GPT(nn.Module):
             embeddings=(tok_emb + pos_emb)[0],
             layers=layers,
             final_norm=final_norm[0],
-            logits=logits[0],
+            lm_head_weight=self.lm_head.weight,
             options=options,
         )

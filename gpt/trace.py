@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 
@@ -66,13 +67,30 @@ class Trace:
     embeddings: torch.Tensor  # (T, C) their sum: the input to the first block
     layers: list[LayerTrace]
     final_norm: torch.Tensor  # (T, C) ln_f of the last residual stream
-    logits: torch.Tensor  # (T, vocab) next-token scores at every position
+    lm_head_weight: torch.Tensor  # (vocab, C) the model's output matrix (shared, not a copy)
     options: TraceOptions
 
     @property
     def n_tokens(self) -> int:
         return len(self.token_ids)
 
+    @cached_property
+    def logits(self) -> torch.Tensor:
+        """(T, vocab) next-token scores at every position, computed on first use.
+
+        Lazy because the output matrix is the biggest single product of a GPT-2 trace and
+        most views need one position only (``logits_at``).
+        """
+        with torch.no_grad():
+            return self.final_norm @ self.lm_head_weight.T
+
+    def logits_at(self, position: int = -1) -> torch.Tensor:
+        """(vocab,) next-token scores after the token at ``position`` (the last by default)."""
+        if "logits" in self.__dict__:
+            return self.logits[position]
+        with torch.no_grad():
+            return self.final_norm[position] @ self.lm_head_weight.T
+
     def next_token_probs(self, position: int = -1) -> torch.Tensor:
         """(vocab,) softmax of the logits at one position (the last by default)."""
-        return torch.softmax(self.logits[position].float(), dim=-1)
+        return torch.softmax(self.logits_at(position).float(), dim=-1)

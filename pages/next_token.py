@@ -77,7 +77,7 @@ def _distribution(sel: shell.Selection, settings: SamplingSettings, shown: int) 
         # The widget key includes the length, so a new sentence starts at its last token again.
         position = st.slider("Predict the token after position", 0, n - 1, n - 1, key=f"nt_position_{n}")
     context = "".join(sel.token_texts[max(0, position - 7) : position + 1])
-    logits = trace.logits[position]  # (vocab,)
+    logits = trace.logits_at(position)  # (vocab,)
     probs = next_token_probs(logits, settings)
     raw = torch.softmax(logits.float(), dim=-1)
     rows = top_token_rows(probs, sel.loaded.tokenizer, shown, raw_probs=raw)

@@ -278,6 +278,8 @@ def _run(o: dict[str, Any], meta, argv: Sequence[str], ddp: Distributed, stops: 
         finish(files, recorder, trainer, result, time.perf_counter() - t_start)
     if ddp.is_main:
         print(f"{result.state}: {result.iters} steps, " + (result.message or _loss_text(result)), file=sys.stderr)
+    if ddp.enabled:
+        dist.barrier()  # leave together: a process tearing down gloo while another still talks aborts
     return 1 if result.state == "diverged" else 0
 
 

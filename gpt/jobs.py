@@ -12,7 +12,6 @@ therefore lists past runs from disk, with a 'running' run whose process is gone 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -27,13 +26,11 @@ from typing import Any
 
 from gpt.catalog import CHECKPOINT_SUBDIR, ROOT, is_valid_run_id
 from gpt.config import ConfigError, GPTConfig
+from gpt.run_layout import STATUS_JSON, WORKER_LOG, read_json, write_json_atomic
 from gpt.runs import (
-    STATUS_JSON,
-    WORKER_LOG,
     RunInfo,
     list_runs,
     pid_alive,
-    read_json,
     read_run,
 )
 
@@ -188,15 +185,6 @@ def device_key(device: str) -> str:
     raise JobError(f"unknown device “{device}”; choose cpu, mps or cuda:N")
 
 
-def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def _log_tail(path: Path, lines: int = 6, max_chars: int = 800) -> str:
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -309,7 +297,7 @@ class JobManager:
             if upload is not None:
                 (path / UPLOAD_NAME).write_bytes(upload)
             job = {"run_id": run_id, "name": name, "device": key, "worker_args": worker_args}
-            _write_json_atomic(path / JOB_JSON, {**job, "settings": settings.to_dict()})
+            write_json_atomic(path / JOB_JSON, {**job, "settings": settings.to_dict()})
         except OSError as exc:
             shutil.rmtree(path, ignore_errors=True)  # nothing half-made stays behind (e.g. a full disk)
             raise JobError(f"the run folder could not be written: {exc}") from exc
@@ -377,7 +365,7 @@ class JobManager:
             "device": device,
             "created_at": previous.get("created_at", time.time()),
         }
-        _write_json_atomic(path / STATUS_JSON, status)
+        write_json_atomic(path / STATUS_JSON, status)
 
     def _start(self, job: Job) -> None:
         argv = [*self.command, *job.worker_args, "--parent-pid", str(os.getpid())]

@@ -2,14 +2,12 @@
 
 run.json, status.json, summary.json are replaced atomically (temp file + os.replace), so a
 reader never sees half a file. metrics/samples/probe .jsonl files are appended one flushed
-line at a time. Only this module knows the file names.
+line at a time. The names and JSON helpers live in ``gpt.run_layout``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import math
 import os
 import sys
 import tempfile
@@ -25,56 +23,22 @@ from gpt.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from gpt.generate import SamplingSettings, generate
 from gpt.head_scores import head_scores, induction_score, repeated_random_tokens
 from gpt.model import GPT
+from gpt.run_layout import (
+    CHECKPOINT_DIR,
+    METRICS,
+    PROBE,
+    PROBE_DIR,
+    RUN_JSON,
+    SAMPLES,
+    STATES,
+    STATUS_JSON,
+    SUMMARY_JSON,
+    json_safe,
+    read_jsonl,
+    write_json_atomic,
+)
 from gpt.tokenizers import Tokenizer
 from gpt.trainer import Trainer, TrainerCallbacks
-
-RUN_JSON = "run.json"
-STATUS_JSON = "status.json"
-METRICS = "metrics.jsonl"
-SAMPLES = "samples.jsonl"
-PROBE = "probe.jsonl"
-PROBE_DIR = "probe"
-SUMMARY_JSON = "summary.json"
-CHECKPOINT_DIR = "checkpoint"
-STATES = ("running", "finished", "stopped", "diverged", "failed", "interrupted")
-
-
-def _clean(value: Any) -> Any:
-    """JSON has no NaN/inf: write them as null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
-
-
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(_clean(data), f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Every complete line of a .jsonl file (a torn last line from a kill is skipped)."""
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return rows
 
 
 class RunFiles:
@@ -114,7 +78,7 @@ class RunFiles:
 
     def _append(self, name: str, record: dict[str, Any]) -> None:
         with open(self.dir / name, "a", encoding="utf-8") as f:
-            f.write(json.dumps(_clean(record)) + "\n")
+            f.write(json.dumps(json_safe(record)) + "\n")
             f.flush()
 
     def append_metrics(self, record: dict[str, Any]) -> None:
@@ -252,7 +216,7 @@ class RunRecorder(TrainerCallbacks):
         if losses:
             extra.update(val_loss=losses["val"], train_loss=losses["train"])
         save_checkpoint(
-            self.files.checkpoint_dir, trainer.model, self.tokenizer, _clean(extra), trainer.optimizer_state()
+            self.files.checkpoint_dir, trainer.model, self.tokenizer, json_safe(extra), trainer.optimizer_state()
         )
         self.saved_iter = trainer.iter
 

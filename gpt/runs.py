@@ -7,7 +7,6 @@ missing or damaged file reads as "nothing yet" rather than an exception.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -17,48 +16,22 @@ from typing import Any
 import numpy as np
 
 from gpt.catalog import CHECKPOINT_SUBDIR, is_valid_run_id
-
-RUN_JSON = "run.json"
-STATUS_JSON = "status.json"
-METRICS = "metrics.jsonl"
-SAMPLES = "samples.jsonl"
-PROBE = "probe.jsonl"
-PROBE_DIR = "probe"
-SUMMARY = "summary.json"
-WORKER_LOG = "worker.log"
+from gpt.run_layout import (
+    METRICS,
+    PROBE,
+    PROBE_DIR,
+    RUN_JSON,
+    SAMPLES,
+    STATUS_JSON,
+    SUMMARY_JSON,
+    read_json,
+    read_jsonl,
+)
 
 ACTIVE_STATES = ("queued", "running")
 # States a run can be continued from (it has a checkpoint and did not finish).
 RESUMABLE_STATES = ("stopped", "interrupted")
 SCORE_KINDS = ("previous_token", "first_token", "induction")
-
-
-def read_json(path: Path) -> dict[str, Any] | None:
-    """A JSON object from ``path``, or None when it is missing, half written or not an object."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """The complete JSON objects of a JSON-lines file; a torn or damaged line is skipped."""
-    try:
-        raw = path.read_bytes()
-    except OSError:
-        return []
-    records = []
-    for line in raw.split(b"\n"):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            continue  # the line the worker is writing right now, or damage: ignore it
-        if isinstance(obj, dict):
-            records.append(obj)
-    return records
 
 
 def pid_alive(pid: Any) -> bool:
@@ -170,7 +143,7 @@ def read_run(path: Path) -> RunInfo:
         message=message,
         status=status,
         run=read_json(path / RUN_JSON) or {},
-        summary=read_json(path / SUMMARY) or {},
+        summary=read_json(path / SUMMARY_JSON) or {},
     )
 
 

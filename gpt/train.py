@@ -26,7 +26,8 @@ from gpt.checkpoint import CheckpointError, load_checkpoint, load_optimizer_stat
 from gpt.config import ConfigError, GPTConfig
 from gpt.data import DataError, check_fits, load_splits, read_corpus, split_ids
 from gpt.model import GPT
-from gpt.run_files import CHECKPOINT_DIR, METRICS, RunFiles, RunRecorder
+from gpt.run_files import RunFiles, RunRecorder
+from gpt.run_layout import CHECKPOINT_DIR, METRICS
 from gpt.trainer import Distributed, TrainConfig, Trainer, TrainResult, cpu_threads, resolve_bf16, resolve_device
 
 DEFAULT_PROBE = "The quick brown fox jumps over the lazy dog"

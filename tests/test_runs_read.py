@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from run_fixtures import PROBE_TOKENS, make_run
 
+from gpt.run_layout import read_jsonl
 from gpt.runs import (
     downsample,
     eta_seconds,
     head_score_series,
     list_runs,
-    read_jsonl,
     read_metrics,
     read_probe_records,
     read_probe_weights,

@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load_file
 
 from gpt.checkpoint import load_checkpoint, load_optimizer_state
-from gpt.run_files import read_jsonl
+from gpt.run_layout import read_jsonl
 from gpt.train import main
 
 TEXT = "the cat sat on the mat. the dog sat on the log. " * 60  # ~3000 chars, 14 distinct

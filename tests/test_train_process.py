@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gpt.checkpoint import load_checkpoint
-from gpt.run_files import read_jsonl
+from gpt.run_layout import read_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = "the cat sat on the mat. the dog sat on the log. " * 60

@@ -1,0 +1,82 @@
+"""The run folder's file names and the JSON helpers that read and write them.
+
+One home for the contract shared by the worker (``gpt.run_files`` writes), the job manager
+(``gpt.jobs``) and the readers (``gpt.runs``). JSON objects are replaced atomically (temp
+file + os.replace), so a reader never sees half a file; JSON-lines files are appended one
+flushed line at a time, and readers skip a torn last line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+RUN_JSON = "run.json"
+STATUS_JSON = "status.json"
+METRICS = "metrics.jsonl"
+SAMPLES = "samples.jsonl"
+PROBE = "probe.jsonl"
+PROBE_DIR = "probe"
+SUMMARY_JSON = "summary.json"
+CHECKPOINT_DIR = "checkpoint"
+WORKER_LOG = "worker.log"
+# States a worker writes; the job manager adds "queued" before a worker starts.
+STATES = ("running", "finished", "stopped", "diverged", "failed", "interrupted")
+
+
+def json_safe(value: Any) -> Any:
+    """JSON has no NaN/inf: write them as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(json_safe(data), f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object from ``path``, or None when it is missing, half written or not an object."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The complete JSON objects of a JSON-lines file; a torn or damaged line is skipped."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return []
+    records = []
+    for line in raw.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            continue  # the line the worker is writing right now, or damage: ignore it
+        if isinstance(obj, dict):
+            records.append(obj)
+    return records

@@ -168,10 +168,13 @@ def measure_step_time(
     from gpt.data import Splits
     from gpt.model import GPT
     from gpt.trainer import TrainConfig, Trainer, TrainerCallbacks
+    from gpt.trainer import cpu_threads as training_threads
 
     if batch_size < 1 or steps < 1:
         raise EstimateError("batch size and steps must be at least 1")
     dev = _torch_device(device)
+    if dev.type == "cpu":  # the same thread choice as the worker, so the estimate matches the run
+        torch.set_num_threads(training_threads(0, count_params(cfg)))
     measured_batch = probe_batch(cfg, batch_size, device)
     if bf16 is None:
         bf16 = _auto_bf16(dev)

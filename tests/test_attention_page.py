@@ -9,9 +9,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from gpt import explain
+from tests import helpers
 from tests.helpers import decode_array, figure_json
 
-PAGE = "pages/attention.py"
 MODEL = "random:shakespeare-char"
 STEP = {s.id: i for i, s in enumerate(explain.STEPS)}
 
@@ -38,14 +38,9 @@ def z(at: AppTest, key: str = "attn_step") -> np.ndarray:
     return decode_array(chart(at, key)["data"][0]["z"])
 
 
-def open_page(sentence: str = "The cat sat on the mat", **params: object) -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=60)
-    at.query_params["model"] = MODEL
-    at.query_params["sentence"] = sentence
-    for key, value in params.items():
-        at.query_params[key] = str(value)
-    at.switch_page(PAGE)
-    at.run()
+def open_page(sentence: str = "The cat sat on the mat", page: str = "attention", **params: object) -> AppTest:
+    """The page opened by a link carrying this model, sentence and any other shared values."""
+    at = helpers.open_page(page, model=MODEL, sentence=sentence, **params)
     assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -7,23 +7,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.helpers import decode_array
-from tests.test_attention_page import BAD_INPUTS, MODEL, chart, z
+from tests.test_attention_page import BAD_INPUTS, chart, z
+from tests.test_attention_page import open_page as open_attention_or_heads
 
-PAGE = "pages/heads.py"
 SENTENCE = "The cat sat on the mat"  # 22 characters = 22 tokens for the char model
 N_LAYER = N_HEAD = 4  # random:shakespeare-char
 
 
 def open_page(sentence: str = SENTENCE, **params: object) -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=60)
-    at.query_params["model"] = MODEL
-    at.query_params["sentence"] = sentence
-    for key, value in params.items():
-        at.query_params[key] = str(value)
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_attention_or_heads(sentence, page="heads", **params)
 
 
 def head_table(at: AppTest):

@@ -174,7 +174,7 @@ def run_browser(url: str, model: str, deadline: float) -> tuple[list[float], int
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox"])
         page = browser.new_page(viewport={"width": 1400, "height": 1200})
-        page.goto(f"{url}/attention?model={quote(model)}&sentence=Hello%20class&step=0", timeout=120_000)
+        page.goto(f"{url}/attention?model={quote(model)}&sentence=Hello%20class&step=1", timeout=120_000)
         page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=120_000)
         page.get_by_role("heading", name="Step 1 of").wait_for(timeout=120_000)
         step = 0
@@ -189,7 +189,7 @@ def run_browser(url: str, model: str, deadline: float) -> tuple[list[float], int
                 page.get_by_role("heading", name=f"Step {step + 1} of").wait_for(timeout=60_000)
             except PlaywrightError:
                 failures += 1
-                step = int(page.url.split("step=")[1].split("&")[0]) if "step=" in page.url else step
+                step = int(page.url.split("step=")[1].split("&")[0]) - 1 if "step=" in page.url else step
                 continue
             latencies.append((time.perf_counter() - t0) * 1000)
         errors = page.locator("[data-testid=stException]").count()

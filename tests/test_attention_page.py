@@ -13,7 +13,8 @@ from tests import helpers
 from tests.helpers import decode_array, figure_json
 
 MODEL = "random:shakespeare-char"
-STEP = {s.id: i for i, s in enumerate(explain.STEPS)}
+STEP = {s.id: i for i, s in enumerate(explain.STEPS)}  # index (slider value, session state)
+URL_STEP = {s.id: i + 1 for i, s in enumerate(explain.STEPS)}  # what a link says: "Step n of 11"
 
 BAD_INPUTS = {
     "empty": "",
@@ -65,7 +66,7 @@ def test_first_step_shows_x_with_token_rows_and_formula() -> None:
 
 
 def test_layer_head_and_step_widgets_change_the_figure() -> None:
-    at = open_page(step=STEP["attn_weights"])
+    at = open_page(step=URL_STEP["attn_weights"])
     first = z(at)
     assert first.shape == (22, 22)
     assert at.subheader[0].value.endswith("(layer 0, head 0)")
@@ -82,7 +83,7 @@ def test_layer_head_and_step_widgets_change_the_figure() -> None:
 
 
 def test_previous_and_next_buttons_walk_the_steps_within_bounds() -> None:
-    at = open_page(step=len(explain.STEPS) - 1)
+    at = open_page(step=len(explain.STEPS))
     next_button = next(b for b in at.button if b.label.startswith("Next"))
     assert next_button.disabled
     prev_button = next(b for b in at.button if b.label.endswith("Previous"))
@@ -94,7 +95,7 @@ def test_previous_and_next_buttons_walk_the_steps_within_bounds() -> None:
 
 
 def test_mask_step_draws_future_cells_as_masked_not_as_a_colour() -> None:
-    at = open_page(step=STEP["masked_scores"])
+    at = open_page(step=URL_STEP["masked_scores"])
     spec = chart(at, "attn_step")
     values = decode_array(spec["data"][0]["z"])
     upper = np.triu(np.ones_like(values, dtype=bool), k=1)
@@ -108,7 +109,7 @@ def test_mask_step_draws_future_cells_as_masked_not_as_a_colour() -> None:
 
 
 def test_exact_numbers_table_on_request() -> None:
-    at = open_page(step=STEP["scaled_scores"])
+    at = open_page(step=URL_STEP["scaled_scores"])
     assert not at.dataframe
     at.toggle(key="attn_show_table").set_value(True).run()
     table = at.dataframe[0].value
@@ -117,14 +118,14 @@ def test_exact_numbers_table_on_request() -> None:
 
 
 def test_scaling_step_states_d_k_and_its_square_root() -> None:
-    at = open_page(step=STEP["scaled_scores"])
+    at = open_page(step=URL_STEP["scaled_scores"])
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["d_k (dimensions per head)"] == "32"
     assert metrics["√d_k (what the scores are divided by)"] == f"{math.sqrt(32):.3f}"
 
 
 def test_no_mask_puts_weight_above_the_diagonal_and_changes_the_prediction() -> None:
-    at = open_page(step=STEP["attn_weights"])
+    at = open_page(step=URL_STEP["attn_weights"])
     assert above_diagonal(z(at)).max() == 0
     at.toggle(key="attn_no_mask").set_value(True).run()
     assert not at.exception
@@ -138,7 +139,7 @@ def test_no_mask_puts_weight_above_the_diagonal_and_changes_the_prediction() -> 
 
 
 def test_no_scaling_makes_the_same_head_sharper() -> None:
-    at = open_page(step=STEP["attn_weights"], layer=0, head=1)
+    at = open_page(step=URL_STEP["attn_weights"], layer=0, head=1)
     at.toggle(key="attn_no_scale").set_value(True).run()
     normal, changed = z(at, "attn_w_normal"), z(at, "attn_w_whatif")
     assert row_entropy(changed) < row_entropy(normal)
@@ -147,9 +148,10 @@ def test_no_scaling_makes_the_same_head_sharper() -> None:
 
 
 def test_deep_link_state_is_applied() -> None:
-    at = open_page("Hello world", layer=1, head=2, step=3)
+    at = open_page("Hello world", layer=1, head=2, step=4)
     assert at.subheader[0].value == "Step 4 of 11 · Values V: what each token hands over (layer 1, head 2)"
     assert at.select_slider(key="w_layer").value == 1 and at.select_slider(key="w_head").value == 2
+    assert at.query_params["step"] == "4"  # the URL keeps counting steps from 1, as the heading does
 
 
 def test_out_of_range_deep_link_is_clamped_not_an_error() -> None:
@@ -160,7 +162,7 @@ def test_out_of_range_deep_link_is_clamped_not_an_error() -> None:
 
 @pytest.mark.parametrize("name", list(BAD_INPUTS))
 def test_bad_input_never_shows_a_traceback(name: str) -> None:
-    at = open_page(BAD_INPUTS[name], step=STEP["attn_weights"])
+    at = open_page(BAD_INPUTS[name], step=URL_STEP["attn_weights"])
     if not at.get("plotly_chart"):  # nothing to show: the page says so instead of failing
         assert name == "empty" and at.info
         return

@@ -17,7 +17,7 @@ MODEL = "random:shakespeare-char"  # the deep link of the issue
 TOUR_MODEL = "demo:shakespeare-char"  # the shipped trained model: screenshots show learned patterns
 PAGES = ["overview", "tokens", "embeddings", "attention", "heads", "next_token", "train", "runs", "watch", "labs"]
 VIEWPORT = {"width": 1400, "height": 2400}
-DEEP_LINK = f"/attention?sentence=Hello%20world&layer=1&head=2&step=3&model={quote(MODEL)}"
+DEEP_LINK = f"/attention?sentence=Hello%20world&layer=1&head=2&step=4&model={quote(MODEL)}"
 STEP_4 = "Step 4 of 11 · Values V: what each token hands over (layer 1, head 2)"
 
 
@@ -117,7 +117,7 @@ def test_every_page_renders_and_state_carries_between_pages(streamlit_server, br
     # the README picture: the shipped demo model's previous-token head (softmax weights)
     page.set_viewport_size({"width": 1400, "height": 1500})
     page.goto(
-        f"{base}/attention?sentence=To%20be%2C%20or%20not%20to%20be&step=7&layer=0&head=1&model={quote(TOUR_MODEL)}"
+        f"{base}/attention?sentence=To%20be%2C%20or%20not%20to%20be&step=8&layer=0&head=1&model={quote(TOUR_MODEL)}"
     )
     wait_for_app(page)
     no_exception(page, "README view")

@@ -17,14 +17,16 @@ import streamlit as st
 DEFAULT_SENTENCE = "The quick brown fox jumps over the lazy dog"
 DEFAULT_MODEL = "demo:shakespeare-char"
 
-# key -> (default, parser from a URL string)
+# key -> (default, parser from a URL string). Values are kept 0-based like the code's indexes;
+# the URL's step counts from 1, as the page's "Step n of 11" does.
 SHARED: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "sentence": (DEFAULT_SENTENCE, str),
     "model": (DEFAULT_MODEL, str),
     "layer": (0, int),
     "head": (0, int),
-    "step": (0, int),
+    "step": (0, lambda text: int(text) - 1),
 }
+URL_OFFSET = {"step": 1}
 MAX_URL_SENTENCE = 2000  # characters of the sentence put into the URL
 
 
@@ -108,6 +110,8 @@ def publish() -> None:
         value = st.session_state.get(key)
         if value is None:
             continue
+        if key in URL_OFFSET and isinstance(value, int):
+            value += URL_OFFSET[key]
         text = str(value)
         params[key] = text[:MAX_URL_SENTENCE] if key == "sentence" else text
     current = {k: st.query_params.get(k) for k in params}

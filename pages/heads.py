@@ -15,7 +15,7 @@ from ui import shell, state
 from ui.figures import head_grid, heatmap, token_labels
 from ui.models import get_trace
 from ui.pickers import index_picker
-from ui.render import show_figure
+from ui.render import csv_button, show_figure
 
 state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
 
@@ -138,13 +138,7 @@ def show_table(trace: Trace, texts: list[str], period: int | None, sel: shell.Se
         f"Entropy of evenly spread causal attention over these {trace.n_tokens} tokens: "
         f"{max_entropy(trace.n_tokens):.3f} nats. Click a column header to sort by it."
     )
-    st.download_button(
-        "Download head table (CSV)",
-        frame.to_csv(index=False).encode("utf-8"),
-        file_name="head_table.csv",
-        mime="text/csv",
-        key="heads_table_csv",
-    )
+    csv_button(frame, "head_table", key="heads_table_csv", label="Download head table (CSV)", index=False)
     return frame
 
 

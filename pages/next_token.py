@@ -12,7 +12,7 @@ from gpt import SamplingSettings, generate, next_token_probs
 from gpt.analysis import generation_rows, shown_token, top_token_rows
 from ui import figures, shell, state
 from ui.models import compute_slot
-from ui.render import show_figure
+from ui.render import csv_button, show_figure
 
 state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
 
@@ -168,13 +168,7 @@ def _show_generation(sel: shell.Selection, settings: SamplingSettings, steps: li
         {"token": labels, "id": ids, "probability": values, "chosen": [i == highlight for i in range(len(ids))]}
     )
     show_figure(fig, data, f"generation-step-{step}", key="generation_step")
-    st.download_button(
-        "Download all steps (CSV)",
-        rows.to_csv().encode("utf-8"),
-        file_name="generation.csv",
-        mime="text/csv",
-        key="csv_generation",
-    )
+    csv_button(rows, "generation", key="csv_generation", label="Download all steps (CSV)")
 
 
 st.title("5 · Next token")

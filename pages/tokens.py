@@ -11,7 +11,7 @@ from gpt.catalog import DEFAULT_CORPUS
 from gpt.tokenizers import ENDOFTEXT, UNK
 from ui import figures, shell, state
 from ui.chips import show_chips
-from ui.render import show_figure
+from ui.render import csv_button, show_figure
 
 state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
 
@@ -131,12 +131,11 @@ def _table(sel: shell.Selection) -> None:
     table = pd.DataFrame(token_table_rows(sel.loaded.tokenizer, sel.pieces)).set_index("position")
     st.dataframe(table, width="stretch", height=min(420, 40 + 35 * len(table)))
     prov = " · ".join(f"{k}: {v}" for k, v in sel.provenance().items())
-    st.download_button(
-        "Download token table (CSV)",
-        table.to_csv().encode("utf-8"),
-        file_name="tokens.csv",
-        mime="text/csv",
+    csv_button(
+        table,
+        "tokens",
         key="csv_tokens",
+        label="Download token table (CSV)",
         help=f"Tokens as the model reads them ({prov}).",
     )
 

@@ -29,6 +29,18 @@ CHROMIUM_ARGS = [
 APP_READY = "[data-testid=stApp][data-test-script-state=notRunning]"
 
 
+# A training corpus small enough for tests: ~3000 characters, 14 distinct.
+TINY_CORPUS_TEXT = "the cat sat on the mat. the dog sat on the log. " * 60
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """The tiny corpus as a UTF-8 file."""
+    path = tmp_path / "tiny.txt"
+    path.write_text(TINY_CORPUS_TEXT, encoding="utf-8")
+    return path
+
+
 @pytest.fixture(autouse=True)
 def isolated_runs_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own empty runs folder, so no test sees (or harms) real runs."""

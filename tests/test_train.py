@@ -13,16 +13,8 @@ from gpt.checkpoint import load_checkpoint, load_optimizer_state
 from gpt.run_layout import read_jsonl
 from gpt.train import main
 
-TEXT = "the cat sat on the mat. the dog sat on the log. " * 60  # ~3000 chars, 14 distinct
 TINY = ["--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "16", "--batch-size", "8"]
 FAST = ["--eval-iters", "2", "--sample-tokens", "8", "--log-interval", "5", "--warmup-iters", "5"]
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    path = tmp_path / "tiny.txt"
-    path.write_text(TEXT, encoding="utf-8")
-    return path
 
 
 def train(corpus: Path, out: Path, *extra: str) -> int:

@@ -12,8 +12,8 @@ import torch
 from gpt.checkpoint import CheckpointError, load_checkpoint, load_optimizer_state
 from gpt.run_files import export_model
 from gpt.train import main
+from tests.conftest import TINY_CORPUS_TEXT
 
-TEXT = "the cat sat on the mat. the dog sat on the log. " * 60
 TINY = ["--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "16", "--batch-size", "4"]
 
 
@@ -21,7 +21,7 @@ TINY = ["--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "16
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("ckpt")
     corpus = base / "tiny.txt"
-    corpus.write_text(TEXT, encoding="utf-8")
+    corpus.write_text(TINY_CORPUS_TEXT, encoding="utf-8")
     run = base / "run"
     args = ["--data", str(corpus), "--out", str(run), *TINY, "--max-iters", "4", "--eval-interval", "4"]
     assert main([*args, "--eval-iters", "1", "--sample-tokens", "4"]) == 0

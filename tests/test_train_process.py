@@ -16,16 +16,8 @@ from gpt.checkpoint import load_checkpoint
 from gpt.run_layout import read_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
-TEXT = "the cat sat on the mat. the dog sat on the log. " * 60
 TINY = ["--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "16", "--batch-size", "8"]
 FAST = ["--eval-iters", "2", "--sample-tokens", "8", "--log-interval", "2", "--threads", "1"]
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    path = tmp_path / "tiny.txt"
-    path.write_text(TEXT, encoding="utf-8")
-    return path
 
 
 def start_worker(corpus: Path, run: Path, *extra: str) -> subprocess.Popen:

@@ -17,7 +17,7 @@ import streamlit as st
 from gpt.labs import Lab
 from gpt.labs.predict import Score
 from ui.figures import heatmap
-from ui.render import show_figure
+from ui.render import csv_button, show_figure
 
 DECIMALS = 4
 MAX_STATIC_ROWS, MAX_STATIC_COLS = 12, 12  # larger tables go to the scrollable grid
@@ -56,13 +56,7 @@ def table(df: pd.DataFrame, name: str, key: str) -> None:
         st.table(df.style.format(_fmt))
     else:
         st.dataframe(df.style.format(_fmt), width="stretch")
-    st.download_button(
-        "Download numbers (CSV)",
-        df.to_csv().encode("utf-8"),
-        file_name=f"{name}.csv",
-        mime="text/csv",
-        key=f"csv_{key}",
-    )
+    csv_button(df, name, key=f"csv_{key}")
 
 
 def _fmt(v: object) -> str:

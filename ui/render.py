@@ -23,10 +23,23 @@ def show_figure(fig: go.Figure, data: pd.DataFrame | None, name: str, key: str |
         config={"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": stem, "scale": 2}},
     )
     if data is not None:
-        st.download_button(
-            "Download numbers (CSV)",
-            data.to_csv().encode("utf-8"),
-            file_name=f"{stem}.csv",
-            mime="text/csv",
-            key=f"csv_{key or stem}",
-        )
+        csv_button(data, stem, key=f"csv_{key or stem}")
+
+
+def csv_button(
+    data: pd.DataFrame,
+    name: str,
+    key: str,
+    label: str = "Download numbers (CSV)",
+    help: str | None = None,
+    index: bool = True,
+) -> None:
+    """A download button that saves ``data`` (exact values) as ``<name>.csv``."""
+    st.download_button(
+        label,
+        data.to_csv(index=index).encode("utf-8"),
+        file_name=f"{_file_stem(name)}.csv",
+        mime="text/csv",
+        key=key,
+        help=help,
+    )

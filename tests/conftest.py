@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -135,3 +136,37 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def no_exception(page, where: str) -> None:
+    """No Streamlit exception box on the page."""
+    errors = page.locator("[data-testid=stException]")
+    assert errors.count() == 0, f"{where}: {errors.first.inner_text()[:500]}"
+
+
+def set_number(page, label: str, value: int) -> None:
+    """Type a value into a number input and wait for the rerun."""
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    page.wait_for_timeout(300)
+    wait_for_app(page, timeout=180_000)
+
+
+def start_small_run(page, name: str) -> str:
+    """On the Train page: a small, quick model (evaluated every 20 steps on 2 batches, 5000 steps so it
+    is still running when the test looks), started under ``name``; returns the run id from the URL."""
+    set_number(page, "embedding size (n_embd)", 32)
+    set_number(page, "training steps (max_iters)", 5000)
+    page.get_by_text("More settings").click()
+    set_number(page, "evaluate every N steps", 20)
+    set_number(page, "batches per evaluation", 2)
+    page.get_by_label("Run name").fill(name)
+    page.get_by_label("Run name").press("Enter")
+    wait_for_app(page)
+    page.get_by_role("button", name=re.compile("Start training")).click()
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    page.wait_for_url(re.compile(rf"[?&]run={slug}-"), timeout=60_000)
+    wait_for_app(page)
+    no_exception(page, "after launch")
+    return re.search(r"run=([^&]+)", page.url).group(1)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from gpt.runs import list_runs
-from tests.conftest import screenshot, wait_for_app
+from tests.conftest import no_exception, screenshot, start_small_run, wait_for_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -27,19 +27,6 @@ TRAIN_POINTS_JS = """() => {
   }
   return -1;
 }"""
-
-
-def no_exception(page, where: str) -> None:
-    errors = page.locator("[data-testid=stException]")
-    assert errors.count() == 0, f"{where}: {errors.first.inner_text()[:500]}"
-
-
-def set_number(page, label: str, value: int) -> None:
-    box = page.get_by_label(label, exact=True)
-    box.fill(str(value))
-    box.press("Enter")
-    page.wait_for_timeout(300)
-    wait_for_app(page, timeout=180_000)
 
 
 def wait_for_points(page, more_than: int, timeout_s: float = 240) -> int:
@@ -71,20 +58,7 @@ def test_launch_watch_reload_and_stop_a_real_run(streamlit_server, browser, isol
     uploader.set_input_files(files=[{"name": "../../evil.txt", "mimeType": "text/plain", "buffer": GOOD_TEXT}])
     page.get_by_text(f"{len(GOOD_TEXT.decode()):,} characters").wait_for(timeout=60_000)
     wait_for_app(page, timeout=180_000)
-    # a small, quick model: log every 10 steps, evaluate every 20 (few batches)
-    set_number(page, "embedding size (n_embd)", 32)
-    set_number(page, "training steps (max_iters)", 5000)
-    page.get_by_text("More settings").click()
-    set_number(page, "evaluate every N steps", 20)
-    set_number(page, "batches per evaluation", 2)
-    page.get_by_label("Run name").fill("browser run")
-    page.get_by_label("Run name").press("Enter")
-    wait_for_app(page)
-    page.get_by_role("button", name=re.compile("Start training")).click()
-    page.wait_for_url(re.compile(r"[?&]run=browser-run-"), timeout=60_000)
-    run_id = re.search(r"run=([^&]+)", page.url).group(1)
-    wait_for_app(page)
-    no_exception(page, "after launch")
+    run_id = start_small_run(page, "browser run")
     first = wait_for_points(page, 0)
     grown = wait_for_points(page, first)
     assert grown > first

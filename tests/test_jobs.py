@@ -7,24 +7,16 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from gpt.jobs import UPLOAD_NAME, JobError, JobManager, TrainSettings, check_upload, sanitize_run_name
 from gpt.runs import list_runs, read_run
+from tests.helpers import wait_until
 
 FAKE_WORKER = (sys.executable, str(Path(__file__).with_name("fake_train_worker.py")))
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 60.0, what: str = "condition") -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import streamlit as st
 
 from gpt.jobs import JobError
 from gpt.runs import RunInfo, dir_size, read_metrics
-from ui import figures, state
+from ui import figures, state, teacher
 from ui.jobs import badge, current_run, format_bytes, manager, md_escape, publish_run, set_current_run
 from ui.render import show_figure
 
@@ -80,6 +80,7 @@ def manage_section(runs: list[RunInfo]) -> None:
     st.markdown(f"**{badge(info.state)}** · step {info.iter:,} of {info.max_iters:,}")
     if info.message:
         (st.error if info.state in ("failed", "diverged") else st.caption)(md_escape(info.message))
+    allowed = teacher.require_teacher(teacher.RUN_ACTIONS)
     cols = st.columns(5)
     if cols[0].button(
         "Live dashboard", icon=":material/monitoring:", key="runs_watch", help="Follow this run on the Train page"
@@ -91,11 +92,17 @@ def manage_section(runs: list[RunInfo]) -> None:
     if cols[2].button("Attention during training", icon=":material/movie:", key="runs_attention"):
         set_current_run(run_id)
         st.switch_page("pages/watch.py")
-    if info.active and cols[3].button("Stop", icon=":material/stop:", key="runs_stop"):
+    stop = info.active and cols[3].button("Stop", icon=":material/stop:", key="runs_stop", disabled=not allowed)
+    if stop and allowed:
         _act(lambda: st.toast(manager().stop(run_id)))
-    if info.resumable and cols[3].button(
-        "Resume", icon=":material/play_arrow:", key="runs_resume", help="Continue from its last checkpoint"
-    ):
+    resume = info.resumable and cols[3].button(
+        "Resume",
+        icon=":material/play_arrow:",
+        key="runs_resume",
+        help="Continue from its last checkpoint",
+        disabled=not allowed,
+    )
+    if resume and allowed:
         if _act(lambda: manager().resume(run_id)):
             set_current_run(run_id)
             st.rerun()
@@ -103,9 +110,12 @@ def manage_section(runs: list[RunInfo]) -> None:
         st.caption("No checkpoint yet: it is written at the first evaluation.")
     with st.expander("Delete this run", icon=":material/delete:"):
         confirm = st.checkbox(
-            f"Yes, delete “{run_id}” with its checkpoint and logs for good", key=f"runs_confirm_{run_id}"
+            f"Yes, delete “{run_id}” with its checkpoint and logs for good",
+            key=f"runs_confirm_{run_id}",
+            disabled=not allowed,
         )
-        if st.button("Delete", key="runs_delete", disabled=not confirm, type="primary"):
+        delete = st.button("Delete", key="runs_delete", disabled=not (confirm and allowed), type="primary")
+        if delete and confirm and allowed:
             if _act(lambda: manager().delete(run_id)):
                 if current_run() == run_id:
                     set_current_run(None)
@@ -125,6 +135,7 @@ def _act(action) -> bool:
 
 
 st.title("Runs")
+teacher.key_box()
 publish_run()
 runs = manager().list_runs()
 if not runs:

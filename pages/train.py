@@ -21,7 +21,7 @@ from gpt.estimate import (
     probe_in_subprocess,
 )
 from gpt.jobs import MAX_UPLOAD_BYTES, PRESETS, JobError, TrainSettings, check_upload, validate_settings
-from ui import state
+from ui import state, teacher
 from ui.dashboard import live_dashboard
 from ui.jobs import current_run, devices, format_bytes, format_duration, manager, publish_run, set_current_run
 
@@ -233,7 +233,11 @@ def queue_section() -> None:
 
 def launch(settings: TrainSettings, device: str, upload: bytes | None) -> None:
     name = st.text_input("Run name", value="", max_chars=40, placeholder="e.g. class-3-shakespeare", key="train_name")
-    if st.button("Start training", icon=":material/rocket_launch:", type="primary", key="train_launch"):
+    allowed = teacher.require_teacher(teacher.RUN_ACTIONS)
+    start = st.button(
+        "Start training", icon=":material/rocket_launch:", type="primary", key="train_launch", disabled=not allowed
+    )
+    if start and allowed:
         try:
             run_id = manager().submit(name, settings, device, upload=upload)
         except (JobError, OSError) as exc:
@@ -244,6 +248,7 @@ def launch(settings: TrainSettings, device: str, upload: bytes | None) -> None:
 
 
 st.title("Train a model")
+teacher.key_box()
 init_knobs()
 publish_run()
 

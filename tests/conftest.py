@@ -50,6 +50,22 @@ def isolated_runs_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
     return path
 
 
+@pytest.fixture(autouse=True)
+def local_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Page tests see a localhost server (as .streamlit/config.toml sets) wherever pytest runs from.
+
+    Classroom-mode tests switch ``server.address`` to a network address; it is put back here.
+    """
+    from streamlit import config
+
+    before = config.get_option("server.address")
+    config.set_option("server.address", "localhost")
+    monkeypatch.delenv("ATTN_EXPLORER_CLASSROOM", raising=False)
+    monkeypatch.delenv("ATTN_EXPLORER_TEACHER_KEY", raising=False)
+    yield
+    config.set_option("server.address", before)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -7,7 +7,7 @@ import streamlit as st
 
 from gpt.jobs import JobError
 from gpt.runs import Metrics, RunInfo, eta_seconds, read_metrics, read_samples
-from ui import figures, state
+from ui import figures, state, teacher
 from ui.jobs import badge, format_duration, manager, md_escape, set_current_run
 from ui.render import show_figure
 
@@ -76,13 +76,20 @@ def _sample(info: RunInfo) -> None:
 
 
 def _actions(info: RunInfo) -> None:
+    allowed = (info.active or info.resumable) and teacher.require_teacher(teacher.RUN_ACTIONS)
     cols = st.columns(3)
-    if info.active and cols[0].button("Stop", icon=":material/stop:", key=f"stop_{info.run_id}", type="primary"):
+    stop = info.active and cols[0].button(
+        "Stop", icon=":material/stop:", key=f"stop_{info.run_id}", type="primary", disabled=not allowed
+    )
+    if stop and allowed:
         try:
             st.toast(manager().stop(info.run_id))
         except JobError as exc:
             st.warning(str(exc))
-    if info.resumable and cols[0].button("Resume", icon=":material/play_arrow:", key=f"resume_{info.run_id}"):
+    resume = info.resumable and cols[0].button(
+        "Resume", icon=":material/play_arrow:", key=f"resume_{info.run_id}", disabled=not allowed
+    )
+    if resume and allowed:
         try:
             manager().resume(info.run_id)
         except (JobError, OSError) as exc:

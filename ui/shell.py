@@ -9,7 +9,8 @@ import streamlit as st
 from gpt import CheckpointError, LoadedModel, TokenPiece, pretrained, visible
 from gpt.analysis import shown_token
 from gpt.catalog import available_models, gpt2_dir
-from ui import state
+from gpt.tokenizers import clean_text
+from ui import state, teacher
 from ui.models import get_model, get_trace
 
 MAX_SENTENCE_CHARS = 20_000  # longer text is cut before tokenising (a pasted book stays responsive)
@@ -86,12 +87,14 @@ def _gpt2_download() -> None:
     folder = gpt2_dir()
     if pretrained.gpt2_available(folder):
         return
+    teacher.key_box()
     with st.sidebar.expander("Add GPT-2 small (124M)"):
         st.caption(
             "OpenAI's GPT-2 small is a ~550 MB download, needed once; afterwards it works offline. "
             f"Files go to `{folder}`."
         )
-        if not st.button("Download GPT-2 small", key="gpt2_download"):
+        allowed = teacher.require_teacher(teacher.GPT2_DOWNLOAD)
+        if not (st.button("Download GPT-2 small", key="gpt2_download", disabled=not allowed) and allowed):
             return
         bar = st.progress(0.0, text="Connecting…")
 
@@ -140,7 +143,8 @@ def sidebar() -> Selection | None:
         height=90,
         max_chars=MAX_SENTENCE_CHARS,
         help="Every page shows what the model does with this text. The link in the address bar keeps it.",
-        **state.bind("sentence", clamp=lambda s: str(s)[:MAX_SENTENCE_CHARS]),
+        # clean_text: an unpaired surrogate (set through the API or session) cannot be sent to the browser.
+        **state.bind("sentence", clamp=lambda s: clean_text(str(s)[:MAX_SENTENCE_CHARS])),
     )
     model_id = _model_picker()
     _gpt2_download()

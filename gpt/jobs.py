@@ -38,7 +38,11 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # an uploaded corpus; bigger texts go throug
 UPLOAD_NAME = "corpus.txt"  # an upload is saved under this name inside its run folder, never under the user's name
 JOB_JSON = "job.json"  # what the manager launched (to start a never-started run again)
 MAX_NAME_CHARS = 40
+MAX_LR = 1.0  # the Train page's own maximum; 1e9 is a typo, not an experiment
 DEFAULT_COMMAND = (sys.executable, "-m", "gpt.train")
+# Never handed to a training process: the teacher key (Streamlit also copies secrets.toml's top-level
+# values into the server's environment, so "teacher_key" is there too).
+SECRET_ENV_NAMES = frozenset({"ATTN_EXPLORER_TEACHER_KEY", "teacher_key"})
 
 
 class JobError(ValueError):
@@ -150,8 +154,11 @@ def validate_settings(settings: TrainSettings, vocab_size: int) -> GPTConfig:
     for name in positive:
         if getattr(settings, name) < 1:
             raise JobError(f"{name} must be at least 1")
-    if not settings.lr > 0:
-        raise JobError("the learning rate must be positive")
+    if not 0 < settings.lr <= MAX_LR:
+        raise JobError(
+            f"the learning rate (lr) must be greater than 0 and at most {MAX_LR:g}, got {settings.lr:g} "
+            "(AdamW's usual values are 1e-4 to 1e-3; a bigger one makes the loss explode)"
+        )
     for name in ("min_lr", "warmup_iters", "grad_clip", "weight_decay"):
         if getattr(settings, name) < 0:
             raise JobError(f"{name} must not be negative")
@@ -314,8 +321,11 @@ class JobManager:
             if run_id in self._running or any(j.run_id == run_id for j in self._queue):
                 raise JobError(f"run “{run_id}” is already running or queued")
             info = read_run(path)
-            if info.state not in ("stopped", "interrupted"):
-                raise JobError(f"run “{run_id}” is {info.state}; only stopped or interrupted runs can be resumed")
+            if not info.resumable:
+                raise JobError(
+                    f"run “{run_id}” is {info.state}; only stopped or interrupted runs (or runs that filled "
+                    "the disk) can be resumed"
+                )
             job_meta = read_json(path / JOB_JSON) or {}
             key = str(job_meta.get("device") or device_key(info.device or "cpu"))
             if info.has_checkpoint:
@@ -369,7 +379,8 @@ class JobManager:
 
     def _start(self, job: Job) -> None:
         argv = [*self.command, *job.worker_args, "--parent-pid", str(os.getpid())]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV_NAMES}
+        env["PYTHONUNBUFFERED"] = "1"
         if job.device.startswith("cuda:"):
             env["CUDA_VISIBLE_DEVICES"] = job.device.split(":", 1)[1]  # the worker sees its GPU as cuda:0
         log = open(job.path / WORKER_LOG, "ab")  # noqa: SIM115 - the child keeps its own copy
@@ -442,6 +453,12 @@ class JobManager:
         elif status.get("state") in ("running", "queued"):
             tail = _log_tail(job.path / WORKER_LOG)
             message = f"the training process exited with code {returncode}" + (f": {tail}" if tail else "")
+            if returncode == -signal.SIGKILL:
+                # Nobody here sent it: on Linux that is most often the kernel's out-of-memory killer.
+                message = (
+                    "the training process was killed (SIGKILL), most often because the machine ran out of "
+                    "memory: start again with a smaller batch size, context or model"
+                )
             self._write_status(
                 job.path, "failed", message, status.get("iter", 0), status.get("max_iters", 0), job.device
             )

@@ -36,6 +36,7 @@ from gpt.run_layout import (
     json_safe,
     read_jsonl,
     write_json_atomic,
+    write_json_even_when_full,
 )
 from gpt.tokenizers import Tokenizer
 from gpt.trainer import Trainer, TrainerCallbacks
@@ -74,7 +75,7 @@ class RunFiles:
             "device": self.device,
             **extra,
         }
-        write_json_atomic(self.dir / STATUS_JSON, status)
+        write_json_even_when_full(self.dir / STATUS_JSON, status)
 
     def _append(self, name: str, record: dict[str, Any]) -> None:
         with open(self.dir / name, "a", encoding="utf-8") as f:

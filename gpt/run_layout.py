@@ -9,6 +9,7 @@ flushed line at a time, and readers skip a torn last line.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -27,6 +28,9 @@ CHECKPOINT_DIR = "checkpoint"
 WORKER_LOG = "worker.log"
 # States a worker writes; the job manager adds "queued" before a worker starts.
 STATES = ("running", "finished", "stopped", "diverged", "failed", "interrupted")
+# Why a run failed, when the user can do something about it (status.json "cause").
+CAUSE_DISK_FULL = "disk_full"  # free space, then resume: the last checkpoint is intact
+CAUSE_OUT_OF_MEMORY = "out_of_memory"  # start again smaller
 
 
 def json_safe(value: Any) -> Any:
@@ -52,6 +56,33 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """An error from a full disk (or quota): an OSError, or safetensors' own error, which carries
+    only the OS's words ("No space left on device (os error 28)")."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    text = str(exc)
+    return any(os.strerror(code) in text for code in (errno.ENOSPC, errno.EDQUOT))
+
+
+def write_json_even_when_full(path: Path, data: dict[str, Any]) -> None:
+    """``write_json_atomic``, and on a full disk overwrite the existing file in place instead: a
+    small file rewritten within its own blocks needs no free space, so the last word (a status
+    saying "disk full") still gets written. A reader may briefly see it half written; ``read_json``
+    treats that as missing."""
+    try:
+        write_json_atomic(path, data)
+    except OSError as exc:
+        if not is_disk_full(exc) or not path.is_file():
+            raise
+        text = json.dumps(json_safe(data)).encode("utf-8")
+        with open(path, "r+b") as f:
+            f.write(text)
+            f.truncate(len(text))
+            f.flush()
+            os.fsync(f.fileno())
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

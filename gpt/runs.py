@@ -17,6 +17,7 @@ import numpy as np
 
 from gpt.catalog import CHECKPOINT_SUBDIR, is_valid_run_id
 from gpt.run_layout import (
+    CAUSE_DISK_FULL,
     METRICS,
     PROBE,
     PROBE_DIR,
@@ -126,7 +127,9 @@ class RunInfo:
 
     @property
     def resumable(self) -> bool:
-        return self.state in RESUMABLE_STATES
+        # A full disk is not the run's fault: once space is freed it continues from its checkpoint.
+        full = self.state == "failed" and self.status.get("cause") == CAUSE_DISK_FULL and self.has_checkpoint
+        return self.state in RESUMABLE_STATES or full
 
     @property
     def active(self) -> bool:

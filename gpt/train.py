@@ -3,7 +3,7 @@
 Writes the run folder described in the run-folder contract (status, metrics, samples, attention
 probes, checkpoint, summary). Works alone or under ``torchrun --nproc_per_node=N`` (DDP).
 
-Exit codes: 0 finished / stopped / interrupted, 1 diverged or an unexpected failure,
+Exit codes: 0 finished / stopped / interrupted, 1 diverged, out of memory, disk full or an unexpected failure,
 2 a bad option, corpus or checkpoint (one line on stderr says what to change).
 """
 
@@ -27,7 +27,15 @@ from gpt.config import ConfigError, GPTConfig
 from gpt.data import DataError, check_fits, load_splits, read_corpus, split_ids
 from gpt.model import GPT
 from gpt.run_files import RunFiles, RunRecorder
-from gpt.run_layout import CHECKPOINT_DIR, METRICS
+from gpt.run_layout import (
+    CAUSE_DISK_FULL,
+    CAUSE_OUT_OF_MEMORY,
+    CHECKPOINT_DIR,
+    METRICS,
+    STATUS_JSON,
+    is_disk_full,
+    read_json,
+)
 from gpt.trainer import Distributed, TrainConfig, Trainer, TrainResult, cpu_threads, resolve_bf16, resolve_device
 
 DEFAULT_PROBE = "The quick brown fox jumps over the lazy dog"
@@ -346,8 +354,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         _report_failure(out_dir, ddp, message)
         print(f"error: {message}", file=sys.stderr)
         return 2
-    except Exception as exc:  # an unexpected bug: keep the traceback for whoever debugs it
-        traceback.print_exc()
+    except Exception as exc:
+        known = known_failure(exc)
+        if known is not None:  # the machine's limits, not a bug: say what to do instead
+            cause, message = known
+            _report_failure(out_dir, ddp, message, cause)
+            print(f"error: {message}", file=sys.stderr)
+            return 1
+        traceback.print_exc()  # an unexpected bug: keep the traceback for whoever debugs it
         _report_failure(out_dir, ddp, f"{type(exc).__name__}: {exc}")
         return 1
     finally:
@@ -355,12 +369,39 @@ def main(argv: Sequence[str] | None = None) -> int:
             dist.destroy_process_group()
 
 
-def _report_failure(out_dir: str | None, ddp: Distributed, message: str) -> None:
-    """Tell the app why the run failed (status 'failed'), when there is a run folder to tell it in."""
+def is_out_of_memory(exc: BaseException) -> bool:
+    if isinstance(exc, (MemoryError, torch.OutOfMemoryError)):
+        return True
+    text = str(exc).lower()  # CPU allocator failures are plain RuntimeErrors
+    return isinstance(exc, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text)
+
+
+def known_failure(exc: BaseException) -> tuple[str, str] | None:
+    """(cause, message) for a failure the user can fix: a full disk or too little memory."""
+    if is_disk_full(exc):
+        return CAUSE_DISK_FULL, (
+            "disk full: there is no space left for this run's files. Its last checkpoint is intact: "
+            "delete old runs or free disk space, then resume it."
+        )
+    if is_out_of_memory(exc):
+        return CAUSE_OUT_OF_MEMORY, (
+            "out of memory: this model and batch do not fit in the device's memory. Start again with a "
+            "smaller batch size, a shorter context (block size) or a smaller model."
+        )
+    return None
+
+
+def _report_failure(out_dir: str | None, ddp: Distributed, message: str, cause: str | None = None) -> None:
+    """Tell the app why the run failed (status 'failed'), when there is a run folder to tell it in.
+    The step reached so far is kept from the last status."""
     if out_dir is None or not ddp.is_main:
         return
     try:
-        RunFiles(out_dir).write_status("failed", message)
+        files = RunFiles(out_dir)
+        last = read_json(files.dir / STATUS_JSON) or {}
+        files.max_iters = int(last.get("max_iters") or 0)
+        extra = {"cause": cause} if cause else {}
+        files.write_status("failed", message, int(last.get("iter") or 0), **extra)
     except OSError:
         pass
 

@@ -1,4 +1,5 @@
-"""Faults injected for real: a checkpoint writer killed with SIGKILL at random moments."""
+"""Faults injected for real: a checkpoint writer killed with SIGKILL at random moments, a worker out of
+memory, a disk that fills up during a checkpoint write."""
 
 from __future__ import annotations
 
@@ -8,12 +9,18 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 
 from gpt.checkpoint import load_checkpoint, usable_checkpoint_dir
+from gpt.jobs import JobManager, TrainSettings
+from gpt.runs import RunInfo
+from tests.conftest import TINY_CORPUS_TEXT
+from tests.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 KILLS = 8
@@ -104,3 +111,80 @@ def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path: Path, monkeypatch: 
         save_checkpoint(path, model, tok, {"iter": 2})
     assert load_checkpoint(path).meta["iter"] == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint"]
+
+
+# ---------------------------------------------------------------- a real worker meets the machine's limits
+
+# The real worker (``python -m gpt.train``) with its address space capped, so an absurd batch fails
+# to allocate at once instead of pushing the test machine into swap or the kernel's OOM killer.
+LIMITED_WORKER = (
+    sys.executable,
+    "-c",
+    "import resource, runpy, sys\n"
+    "limit = int(sys.argv.pop(1))\n"
+    "resource.setrlimit(resource.RLIMIT_AS, (limit, limit))\n"
+    "runpy.run_module('gpt.train', run_name='__main__', alter_sys=True)\n",
+    str(4 * 1024**3),
+)
+SMALL = TrainSettings(
+    n_layer=1, n_head=2, n_embd=32, block_size=32, batch_size=4, max_iters=30, eval_interval=10, eval_iters=1
+)
+
+
+def _final_state(manager: JobManager, run_id: str, timeout: float = 120) -> RunInfo:
+    wait_until(lambda: manager.get_run(run_id).state not in ("queued", "running"), timeout, f"{run_id} to end")
+    return manager.get_run(run_id)
+
+
+@pytest.mark.slow
+def test_out_of_memory_fails_the_run_with_advice_and_the_server_carries_on(isolated_runs_dir: Path) -> None:
+    manager = JobManager(isolated_runs_dir, command=LIMITED_WORKER, poll_interval=0.05)
+    try:
+        absurd = replace(SMALL, n_head=4, n_embd=256, block_size=256, batch_size=8192)  # ~2 GB per activation
+        info = _final_state(manager, manager.submit("absurd batch", absurd, "cpu", upload=TINY_CORPUS_TEXT.encode()))
+        assert info.state == "failed" and info.status["cause"] == "out_of_memory"
+        assert info.message.startswith("out of memory") and "smaller batch size" in info.message
+        assert not info.resumable
+        assert "Traceback" not in (info.path / "worker.log").read_text()
+        # the same manager (the server) runs the next, sensible run to the end
+        assert (
+            _final_state(manager, manager.submit("sensible", SMALL, "cpu", upload=TINY_CORPUS_TEXT.encode())).state
+            == "finished"
+        )
+    finally:
+        manager.close()
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MB tmpfs: room for one checkpoint of SMALL_DISK (1.25 MB with optimizer state), not two."""
+    mount = tmp_path / "tmpfs"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"mounting a tmpfs needs root: {done.stderr.decode(errors='replace').strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.mark.slow
+def test_a_full_disk_fails_the_run_as_disk_full_keeps_its_checkpoint_and_it_resumes(small_tmpfs: Path) -> None:
+    manager = JobManager(small_tmpfs, poll_interval=0.05)
+    try:
+        settings = replace(SMALL, n_layer=2, n_embd=64, max_iters=200, eval_interval=5)
+        run_id = manager.submit("full disk", settings, "cpu", upload=TINY_CORPUS_TEXT.encode())
+        info = _final_state(manager, run_id)
+        assert info.state == "failed" and info.status.get("cause") == "disk_full", (info.message, info.status)
+        assert info.message.startswith("disk full") and "resume" in info.message
+        saved = load_checkpoint(info.path / "checkpoint")  # the previous checkpoint is intact
+        assert saved.meta["iter"] == 5 and info.resumable
+        # space is freed (here: the disk grows); the run continues from its checkpoint and finishes
+        subprocess.run(["mount", "-o", "remount,size=64m", str(small_tmpfs)], check=True)
+        manager.resume(run_id)
+        wait_until(lambda: manager.get_run(run_id).state == "running", 60, "the resumed run to start")
+        assert _final_state(manager, run_id).state == "finished"
+        assert load_checkpoint(info.path / "checkpoint").meta["iter"] == 200
+    finally:
+        manager.close()

@@ -262,3 +262,17 @@ def test_stopping_a_worker_that_is_still_starting_says_stopped(isolated_runs_dir
         assert "while it was starting" in manager.get_run(run_id).message
     finally:
         manager.close()
+
+
+def test_the_teacher_key_is_not_handed_to_training_processes(isolated_runs_dir: Path, monkeypatch) -> None:
+    monkeypatch.setenv("ATTN_EXPLORER_TEACHER_KEY", "sesame-1234")
+    monkeypatch.setenv("teacher_key", "sesame-1234")  # as Streamlit exports secrets.toml values
+    dump_env = (sys.executable, "-c", "import json, os, sys; print(json.dumps(dict(os.environ)))")
+    manager = JobManager(isolated_runs_dir, command=dump_env, poll_interval=0.05)
+    try:
+        run_id = manager.submit("env", TrainSettings(), "cpu")
+        log = isolated_runs_dir / run_id / "worker.log"
+        wait_until(lambda: log.is_file() and "PATH" in log.read_text(), what="the process to print its environment")
+        assert "sesame-1234" not in log.read_text()
+    finally:
+        manager.close()

@@ -67,8 +67,16 @@ def list_devices() -> list[DeviceInfo]:
     mps = getattr(torch.backends, "mps", None)
     if mps is not None and mps.is_available():
         devices.append(DeviceInfo("mps", "Apple GPU (MPS)"))
-    devices.append(DeviceInfo("cpu", f"CPU ({cpu_threads()} threads)"))
+    devices.append(DeviceInfo("cpu", f"CPU ({cpu_threads()} threads)", physical_memory()))
     return devices
+
+
+def physical_memory() -> int | None:
+    """The machine's RAM in bytes (what a CPU run can use at most), or None where it cannot be read."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def default_device() -> str:

@@ -176,13 +176,21 @@ def device_section() -> str:
     return device
 
 
-def estimate_section(cfg: GPTConfig, settings: TrainSettings, device: str) -> None:
+def estimate_section(cfg: GPTConfig, settings: TrainSettings, device: str) -> bool:
+    """Size, memory and measured time; False (with a message) when the run cannot fit on the device."""
     n_params = count_params(cfg)
     mem = memory_estimate(cfg, settings.batch_size, n_params)
     cols = st.columns(3)
     cols[0].metric("parameters", f"{n_params / 1e6:.2f} M" if n_params >= 1e5 else f"{n_params:,}")
     cols[1].metric("memory for training (estimate)", format_bytes(mem.total_bytes))
     device_memory = next((d.memory_bytes for d in devices() if d.key == device), None)
+    if device_memory and mem.total_bytes > device_memory:
+        # Never probe it: allocating a model bigger than the memory can freeze the whole machine.
+        st.error(
+            f"This run does not fit: training needs about {format_bytes(mem.total_bytes)} but {device} has "
+            f"{format_bytes(device_memory)}. Use fewer layers, a smaller embedding size or context, or a smaller batch."
+        )
+        return False
     if device_memory and mem.total_bytes > 0.9 * device_memory:
         st.warning(f"This may not fit in the {format_bytes(device_memory)} of {device}: lower the batch size.")
     key = (json.dumps(cfg.to_dict(), sort_keys=True), settings.batch_size, device)
@@ -196,13 +204,13 @@ def estimate_section(cfg: GPTConfig, settings: TrainSettings, device: str) -> No
                 f"A run is training on {device}: measuring the speed now would slow it down. Press the button to "
                 "measure anyway, or wait until it has finished."
             )
-            return
+            return True
         try:
             probes[key] = cached_probe(*key)
         except EstimateError as exc:
             cols[2].metric("estimated time", "–")
             st.warning(f"The speed probe could not run: {exc}")
-            return
+            return True
     probe = probes[key]
     total = estimate_run_seconds(
         probe.seconds_per_iter, settings.max_iters, settings.eval_interval, settings.eval_iters
@@ -217,6 +225,7 @@ def estimate_section(cfg: GPTConfig, settings: TrainSettings, device: str) -> No
         f"Measured on {device}{note}: {measured}{peak}, the median of {probe.steps_timed} real training steps "
         f"of this model; evaluations included in the total."
     )
+    return True
 
 
 @st.fragment(run_every=2.0)
@@ -276,5 +285,5 @@ if text is not None:
         st.error(f"These settings cannot be trained: {exc}")
     else:
         st.caption(f"Corpus: {stats.tokens:,} tokens with this tokenizer; 90% train, 10% validate.")
-        estimate_section(cfg, settings, device)
-        launch(settings, device, upload)
+        if estimate_section(cfg, settings, device):
+            launch(settings, device, upload)

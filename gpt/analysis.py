@@ -6,6 +6,7 @@ Nothing here draws anything; the pages turn these values into figures and tables
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -36,8 +37,12 @@ _CONTROL_PICTURES = {c: chr(0x2400 + c) for c in range(0x20)} | {0x7F: "\u2421"}
 
 def shown_token(text: str) -> str:
     """A token as a display shows it: whitespace visible (``visible``) and other control
-    characters as their Unicode 'control picture' (NUL -> ␀), so nothing is invisible."""
-    return visible(text).translate(_CONTROL_PICTURES)
+    characters as their Unicode 'control picture' (NUL -> ␀), so nothing is invisible. A token
+    that starts with a combining mark gets a dotted circle to sit on (◌́), as Unicode charts show it."""
+    shown = visible(text).translate(_CONTROL_PICTURES)
+    if shown and unicodedata.category(shown[0]) in ("Mn", "Me"):
+        shown = "\u25cc" + shown
+    return shown
 
 
 def token_label(tokenizer: Tokenizer, piece: TokenPiece) -> str:

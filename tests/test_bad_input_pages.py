@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 import pytest
+from bad_inputs import BPE, BY_ID, CHAR, SENTENCES, BadInput, ids, open_with_sentence
 from helpers import open_page, texts
 
-CHAR = "random:shakespeare-char"
-BPE = "random:gpt2-bpe-small"
 PAGES = ("overview", "tokens", "embeddings", "next_token")
-BAD_INPUTS = {
-    "empty": "",
-    "only-spaces": "     ",
-    "10k-chars": ("The quick brown fox. " * 500)[:10_000],
-    "emoji-cjk-rtl": "🦊🔥 狐狸跳 שלום עולם مرحبا 👩‍👩‍👧",
-    "control-chars": "a\x00b\x01c\x07d\x1b[31m\x7fe",
-    "endoftext": "Hello<|endoftext|>World",
-    "html-script": "<script>alert(1)</script><b>x</b><img src=x onerror=alert(2)>",
-}
+# The sentences of the shared bad-input catalogue; their messages are checked in test_bad_input_catalogue.py.
+TYPED = [c for c in SENTENCES if c.value and not c.via_session]  # the browser can type these
 
 
-def _check(at, name: str) -> None:
+def _check(at, case: BadInput) -> None:
     assert not at.exception, [e.value for e in at.exception]
     shown = texts(at)
     assert "<script" not in "".join(h.proto.body for h in at.get("html"))
-    if name == "empty":
+    if not case.value:
         assert "Type a sentence in the sidebar" in shown
-    elif name == "10k-chars":
+    elif "only the first" in case.message:
         warnings = " ".join(w.value for w in at.sidebar.warning)
         assert "only the first" in warnings  # cut to the context with a visible notice
     else:
@@ -34,29 +26,28 @@ def _check(at, name: str) -> None:
 
 
 @pytest.mark.parametrize("page", PAGES)
-@pytest.mark.parametrize("name", list(BAD_INPUTS))
-def test_bad_sentence_from_a_link(page: str, name: str) -> None:
-    at = open_page(page, model=CHAR, sentence=BAD_INPUTS[name])
-    _check(at, name)
+@pytest.mark.parametrize("case", SENTENCES, ids=ids(SENTENCES))
+def test_bad_sentence_from_a_link(page: str, case: BadInput) -> None:
+    _check(open_with_sentence(page, case), case)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
-@pytest.mark.parametrize("name", ["10k-chars", "emoji-cjk-rtl", "control-chars", "endoftext", "html-script"])
-def test_bad_sentence_typed_with_the_gpt2_tokenizer(page: str, name: str) -> None:
+@pytest.mark.parametrize("case", TYPED, ids=ids(TYPED))
+def test_bad_sentence_typed_with_the_gpt2_tokenizer(page: str, case: BadInput) -> None:
     at = open_page(page, model=BPE, sentence="Hello")
-    at.sidebar.text_area(key="w_sentence").input(BAD_INPUTS[name]).run()
-    _check(at, name)
+    at.sidebar.text_area(key="w_sentence").input(case.value[:20_000]).run()  # the box holds 20,000 characters
+    _check(at, case)
 
 
 def test_endoftext_is_one_special_token_under_gpt2() -> None:
-    at = open_page("tokens", model=BPE, sentence=BAD_INPUTS["endoftext"])
+    at = open_page("tokens", model=BPE, sentence=BY_ID["endoftext"].value)
     assert at.dataframe[0].value["id"].tolist().count(50256) == 1
     assert "is one special token (ID 50256)" in texts(at)
 
 
 def test_characters_outside_the_vocabulary_are_reported() -> None:
-    at = open_page("tokens", model=CHAR, sentence=BAD_INPUTS["emoji-cjk-rtl"])
+    at = open_page("tokens", model=CHAR, sentence=BY_ID["emoji-cjk-rtl"].value)
     assert any("not in this model's vocabulary" in i.value for i in at.sidebar.info)
     assert any("not in this model's vocabulary" in w.value for w in at.warning)
 

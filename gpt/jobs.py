@@ -38,6 +38,7 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # an uploaded corpus; bigger texts go throug
 UPLOAD_NAME = "corpus.txt"  # an upload is saved under this name inside its run folder, never under the user's name
 JOB_JSON = "job.json"  # what the manager launched (to start a never-started run again)
 MAX_NAME_CHARS = 40
+MAX_QUEUED = 6  # runs waiting at once: a class clicking "Start" 30 times must not queue a day of work
 MAX_LR = 1.0  # the Train page's own maximum; 1e9 is a typo, not an experiment
 DEFAULT_COMMAND = (sys.executable, "-m", "gpt.train")
 # Never handed to a training process: the teacher key (Streamlit also copies secrets.toml's top-level
@@ -230,11 +231,13 @@ class JobManager:
         command: tuple[str, ...] | list[str] = DEFAULT_COMMAND,
         background: bool = True,
         poll_interval: float = 0.5,
+        max_queued: int = MAX_QUEUED,
     ) -> None:
         if max_per_device < 1:
             raise JobError("at least one run per device must be allowed")
         self.runs_dir = Path(runs_dir)
         self.max_per_device = max_per_device
+        self.max_queued = max_queued
         self.command = list(command)
         self._lock = threading.RLock()
         self._queue: list[Job] = []  # waiting, oldest first
@@ -297,6 +300,7 @@ class JobManager:
         key = device_key(device)
         if upload is not None:
             check_upload(upload)
+        self._check_queue_room()
         run_id, path = self._new_run_dir(name)
         data = str(path / UPLOAD_NAME) if upload is not None else str(corpus)
         worker_args = ["--out", str(path), "--data", data, *settings.to_argv(), *_device_args(key), *(extra_args or [])]
@@ -320,6 +324,7 @@ class JobManager:
         with self._lock:
             if run_id in self._running or any(j.run_id == run_id for j in self._queue):
                 raise JobError(f"run “{run_id}” is already running or queued")
+            self._check_queue_room()
             info = read_run(path)
             if not info.resumable:
                 raise JobError(
@@ -348,6 +353,14 @@ class JobManager:
         except subprocess.TimeoutExpired:
             return
         self.poll()
+
+    def _check_queue_room(self) -> None:
+        with self._lock:
+            if len(self._queue) >= self.max_queued:
+                raise JobError(
+                    f"{len(self._queue)} runs are already waiting, the most this server queues; "
+                    "stop one of them or wait until one starts"
+                )
 
     def _enqueue(self, job: Job, iteration: int, max_iters: int) -> None:
         with self._lock:

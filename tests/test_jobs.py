@@ -276,3 +276,17 @@ def test_the_teacher_key_is_not_handed_to_training_processes(isolated_runs_dir: 
         assert "sesame-1234" not in log.read_text()
     finally:
         manager.close()
+
+
+def test_the_queue_has_a_limit_with_a_clear_message(isolated_runs_dir: Path) -> None:
+    sleeper = (sys.executable, "-c", "import time; time.sleep(60)")
+    manager = JobManager(isolated_runs_dir, command=sleeper, poll_interval=0.05, max_queued=2)
+    try:
+        manager.submit("running", TrainSettings(), "cpu")  # takes the device
+        manager.submit("waiting 1", TrainSettings(), "cpu")
+        manager.submit("waiting 2", TrainSettings(), "cpu")
+        with pytest.raises(JobError, match="2 runs are already waiting"):
+            manager.submit("one too many", TrainSettings(), "cpu")
+        assert len(list_runs(isolated_runs_dir)) == 3  # the refused run left no folder behind
+    finally:
+        manager.close()

@@ -11,29 +11,36 @@ import streamlit as st
 
 from gpt.catalog import is_valid_run_id, runs_dir
 from gpt.estimate import DeviceInfo, list_devices
-from gpt.jobs import DEFAULT_COMMAND, JobManager
+from gpt.jobs import DEFAULT_COMMAND, MAX_QUEUED, JobManager
 
 RUN_KEY = "run"  # session state key and URL query parameter
 
 
 @st.cache_resource(show_spinner=False)
-def _manager(folder: str, max_per_device: int, command: tuple[str, ...]) -> JobManager:
-    return JobManager(Path(folder), max_per_device=max_per_device, command=command)
+def _manager(folder: str, max_per_device: int, command: tuple[str, ...], max_queued: int) -> JobManager:
+    return JobManager(Path(folder), max_per_device=max_per_device, command=command, max_queued=max_queued)
 
 
 def manager() -> JobManager:
     """The job manager of this server process (one per runs folder), shared by every session.
 
     ATTN_EXPLORER_MAX_RUNS_PER_DEVICE (default 1) sets how many runs share one device;
+    ATTN_EXPLORER_MAX_QUEUED (default 6) how many may wait;
     ATTN_EXPLORER_TRAIN_COMMAND replaces the worker command (e.g. a wrapper script).
     """
-    try:
-        slots = max(1, int(os.environ.get("ATTN_EXPLORER_MAX_RUNS_PER_DEVICE", "1")))
-    except ValueError:
-        slots = 1
+    slots = _env_int("ATTN_EXPLORER_MAX_RUNS_PER_DEVICE", 1)
+    queued = _env_int("ATTN_EXPLORER_MAX_QUEUED", MAX_QUEUED)
     custom = os.environ.get("ATTN_EXPLORER_TRAIN_COMMAND")
     command = tuple(shlex.split(custom)) if custom else DEFAULT_COMMAND
-    return _manager(str(runs_dir()), slots, command)
+    return _manager(str(runs_dir()), slots, command, queued)
+
+
+def _env_int(name: str, default: int) -> int:
+    """A positive whole number from the environment; anything else means the default."""
+    try:
+        return max(1, int(os.environ.get(name, str(default))))
+    except ValueError:
+        return default
 
 
 @st.cache_resource(show_spinner=False)

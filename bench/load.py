@@ -1,6 +1,7 @@
 """A classroom at once: 29 websocket-level sessions + 1 real browser on one local server. Prints JSON.
 
-    python bench/load.py [--clients 29] [--seconds 60] [--model random:shakespeare-char]
+    python bench/load.py [--clients 29] [--seconds 60] [--model random:shakespeare-char] [--no-train]
+    python bench/load.py --seconds 600          # the 10-minute soak: server memory at start and end
 
 Starts ``streamlit run app.py`` on a free 127.0.0.1 port (nothing else is contacted). Each
 websocket client speaks Streamlit's own protocol (BackMsg/ForwardMsg protobufs, as the browser
@@ -9,6 +10,11 @@ or the layer slider, or types another sentence, and measures the time from sendi
 to the server's "script finished" message. The browser (Chromium via Playwright) clicks
 "Next"/"Previous" on the same page and measures until the new step's heading is shown.
 Interaction latency percentiles are reported separately for the two kinds of client.
+
+Meanwhile one training run is active (unless --no-train): the "2-minute CPU demo" preset, started
+through ``gpt.jobs.JobManager`` exactly as the Train page starts it (same worker command and
+automatic thread choice), with enough steps to outlast the test. The server's resident memory
+(RSS) is sampled every 10 s: after the warm-up, at the end, and its growth in percent.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -197,6 +203,56 @@ def run_browser(url: str, model: str, deadline: float) -> tuple[list[float], int
     return latencies, errors, failures
 
 
+def rss_mb(pid: int) -> float | None:
+    """Resident memory of a process, from /proc (Linux)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def sample_rss(pid: int, stop: threading.Event, out: list[tuple[float, float]], every_s: float = 10.0) -> None:
+    start = time.time()
+    while True:
+        value = rss_mb(pid)
+        if value is not None:
+            out.append((round(time.time() - start, 1), round(value, 1)))
+        if stop.wait(every_s):
+            return
+
+
+def rss_summary(rss: list[tuple[float, float]], settle_s: float) -> dict:
+    """Memory after the warm-up (one client), once the whole class is connected (``settle_s``), at
+    the end, and the growth from the connected class to the end: the soak's figure."""
+    if not rss:
+        return {}
+    settled = next((mb for t, mb in rss if t >= settle_s), rss[-1][1])
+    return {
+        "after_warm_up": rss[0][1],
+        f"class_connected_at_{settle_s:g}_s": settled,
+        "end": rss[-1][1],
+        "growth_percent_since_class_connected": round(100 * (rss[-1][1] / settled - 1), 1),
+        "samples_s_mb": rss,
+    }
+
+
+def start_training(runs_dir: str):
+    """One run of the '2-minute CPU demo' preset, long enough to outlast the test; (manager, run id)."""
+    from gpt.jobs import PRESETS, JobManager
+
+    settings = replace(PRESETS["2-minute CPU demo"].settings, max_iters=100_000, eval_interval=200)
+    manager = JobManager(Path(runs_dir))
+    run_id = manager.submit("load-test run", settings, "cpu")
+    deadline = time.time() + 120
+    while manager.get_run(run_id).iter < 1 and time.time() < deadline:
+        time.sleep(0.5)
+    return manager, run_id
+
+
 def percentiles(values: list[float]) -> dict[str, float]:
     if not values:
         return {"n": 0}
@@ -216,6 +272,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the class interacts")
     parser.add_argument("--model", default="random:shakespeare-char")
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--no-train", action="store_true", help="no training run during the test")
     parser.add_argument(
         "--server-torch-threads", type=int, default=0, help="OMP_NUM_THREADS for the server (0: default)"
     )
@@ -227,6 +284,12 @@ def main() -> None:
             # pages/ mode, which would otherwise greet the first visitor with "Page not found"
             warm: list[WsClient] = []
             run_ws_clients(url, args.model, 1, time.time(), warm)
+            training = None if args.no_train else start_training(runs)
+            train_iter_before = training[0].get_run(training[1]).iter if training else 0
+            rss: list[tuple[float, float]] = []
+            stop_rss = threading.Event()
+            rss_thread = threading.Thread(target=sample_rss, args=(proc.pid, stop_rss, rss), daemon=True)
+            rss_thread.start()
             load_before = os.getloadavg()[0]
             deadline = time.time() + args.seconds
             clients: list[WsClient] = []
@@ -236,7 +299,19 @@ def main() -> None:
                 ([], 0, 0) if args.no_browser else run_browser(url, args.model, deadline)
             )
             thread.join(timeout=args.seconds + 300)
+            stop_rss.set()
+            rss_thread.join()
             ws_lat = [x for c in clients for x in c.latencies]
+            train_info = None
+            if training:
+                manager, run_id = training
+                info = manager.get_run(run_id)
+                train_info = {
+                    "state_at_end": info.state,
+                    "steps_during_test": info.iter - train_iter_before,
+                    "threads": info.options.get("threads", "auto"),
+                }
+                manager.close()
             result = {
                 "clients": {"websocket": args.clients, "browser": 0 if args.no_browser else 1},
                 "seconds": args.seconds,
@@ -250,6 +325,8 @@ def main() -> None:
                 "page_exceptions": sum(c.errors for c in clients) + browser_errors,
                 "browser_clicks_without_result_in_60s": browser_failures,
                 "clients_that_interacted": sum(1 for c in clients if c.latencies),
+                "training_run": train_info,
+                "server_rss_mb": rss_summary(rss, settle_s=min(60.0, args.seconds / 2)),
             }
             print(json.dumps(result, indent=1))
         finally:

@@ -39,6 +39,8 @@ UPLOAD_NAME = "corpus.txt"  # an upload is saved under this name inside its run 
 JOB_JSON = "job.json"  # what the manager launched (to start a never-started run again)
 MAX_NAME_CHARS = 40
 MAX_QUEUED = 6  # runs waiting at once: a class clicking "Start" 30 times must not queue a day of work
+# Training runs at a lower CPU priority than the server: a click waits for no training step.
+WORKER_NICENESS = 10
 MAX_LR = 1.0  # the Train page's own maximum; 1e9 is a typo, not an experiment
 DEFAULT_COMMAND = (sys.executable, "-m", "gpt.train")
 # Never handed to a training process: the teacher key (Streamlit also copies secrets.toml's top-level
@@ -391,7 +393,7 @@ class JobManager:
         write_json_atomic(path / STATUS_JSON, status)
 
     def _start(self, job: Job) -> None:
-        argv = [*self.command, *job.worker_args, "--parent-pid", str(os.getpid())]
+        argv = [*self.command, *job.worker_args, "--parent-pid", str(os.getpid()), "--nice", str(WORKER_NICENESS)]
         env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV_NAMES}
         env["PYTHONUNBUFFERED"] = "1"
         if job.device.startswith("cuda:"):

@@ -36,7 +36,15 @@ from gpt.run_layout import (
     is_disk_full,
     read_json,
 )
-from gpt.trainer import Distributed, TrainConfig, Trainer, TrainResult, cpu_threads, resolve_bf16, resolve_device
+from gpt.trainer import (
+    Distributed,
+    TrainConfig,
+    Trainer,
+    TrainResult,
+    cpu_threads,
+    resolve_bf16,
+    resolve_device,
+)
 
 DEFAULT_PROBE = "The quick brown fox jumps over the lazy dog"
 DEFAULTS: dict[str, Any] = {
@@ -68,6 +76,7 @@ DEFAULTS: dict[str, Any] = {
     "sample_prompt": None,
     "sample_tokens": 200,
     "parent_pid": None,
+    "nice": 0,
     "out": None,
     "resume": None,
 }
@@ -112,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-prompt", help="prompt for the text sample at each evaluation (default: corpus start)")
     p.add_argument("--sample-tokens", type=int, help="tokens generated for each sample (default 200)")
     p.add_argument("--parent-pid", type=int, help="stop (status 'interrupted') when this process is gone")
+    p.add_argument(
+        "--nice",
+        type=int,
+        help="lower this process's CPU priority by N (0-19); the app uses 10, so that the class's clicks "
+        "come before training steps when the CPU is busy",
+    )
     p.add_argument("--out", help="run folder to write")
     p.add_argument("--resume", help="run folder to continue from its checkpoint (writes into the same folder)")
     return p
@@ -127,8 +142,10 @@ def check_options(o: dict[str, Any]) -> None:
             raise UsageError(f"--{name.replace('_', '-')} must not be negative, got {o[name]}")
     if o["lr_decay_iters"] is not None and o["lr_decay_iters"] < 1:
         raise UsageError(f"--lr-decay-iters must be at least 1, got {o['lr_decay_iters']}")
-    if not o["lr"] > 0:
+    if not o["lr"] > 0:  # a huge one is allowed here: the run ends "diverged", which is worth seeing once
         raise UsageError(f"--lr must be positive, got {o['lr']}")
+    if not 0 <= o["nice"] <= 19:
+        raise UsageError(f"--nice must be between 0 and 19, got {o['nice']}")
     if not o["probe"].strip():
         raise UsageError("--probe must contain some text")
 
@@ -255,6 +272,8 @@ def build(o: dict[str, Any], meta: dict[str, Any] | None, device: torch.device, 
 
 def run(o: dict[str, Any], meta: dict[str, Any] | None, argv: Sequence[str], ddp: Distributed) -> int:
     t_start = time.perf_counter()
+    if o["nice"] and hasattr(os, "nice"):
+        os.nice(o["nice"])  # before torch starts its thread pool: the threads inherit it
     stops = StopFlags(o["parent_pid"])  # first: a SIGTERM while the data loads still stops cleanly
     try:
         return _run(o, meta, argv, ddp, stops, t_start)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gpt.jobs import UPLOAD_NAME, JobError, JobManager, TrainSettings, check_upload, sanitize_run_name
+from gpt.jobs import UPLOAD_NAME, WORKER_NICENESS, JobError, JobManager, TrainSettings, check_upload, sanitize_run_name
 from gpt.runs import list_runs, read_run
 from tests.helpers import wait_until
 
@@ -204,6 +204,8 @@ def test_real_worker_stops_on_sigterm_with_a_checkpoint_and_resumes(isolated_run
     try:
         run_id = manager.submit("real", TINY, "cpu", upload=TINY_TEXT)
         wait_until(lambda: manager.get_run(run_id).iter >= 20, timeout=120, what="the real worker to train")
+        worker = manager.get_run(run_id).status["pid"]
+        assert os.getpriority(os.PRIO_PROCESS, worker) - os.getpriority(os.PRIO_PROCESS, 0) == WORKER_NICENESS
         manager.stop(run_id)
         wait_until(lambda: state_of(manager, run_id) == "stopped", timeout=60, what="stopped")
         info = manager.get_run(run_id)

@@ -198,12 +198,16 @@ def estimate_section(cfg: GPTConfig, settings: TrainSettings, device: str) -> bo
     busy = any(e.device == device and e.state == "running" for e in manager().queue())
     if key not in probes:
         # Timing steps next to a running run slows that run down (and measures the sharing), so ask first.
-        if busy and not st.button("Measure the speed anyway", key="train_probe_anyway"):
+        # In classroom mode only the teacher may slow the class's run down (students wait for it).
+        may_force = teacher.is_teacher()
+        if busy and not (may_force and st.button("Measure the speed anyway", key="train_probe_anyway")):
             cols[2].metric("estimated time", "–")
-            st.info(
-                f"A run is training on {device}: measuring the speed now would slow it down. Press the button to "
-                "measure anyway, or wait until it has finished."
+            then = (
+                "Press the button to measure anyway, or wait until it has finished."
+                if may_force
+                else "The estimate appears when it has finished."
             )
+            st.info(f"A run is training on {device}: measuring the speed now would slow it down. {then}")
             return True
         try:
             probes[key] = cached_probe(*key)

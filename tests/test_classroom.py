@@ -234,3 +234,18 @@ def test_on_localhost_no_key_is_asked_for(monkeypatch, tmp_path: Path) -> None:
     assert not at.sidebar.button(key="gpt2_download").disabled
     assert not [t for t in at.sidebar.text_input if t.key == "teacher_key_input"]
     assert not any(STUDENT_MESSAGE in i.value for i in at.sidebar.info)
+
+
+@pytest.mark.usefixtures("fake_worker")
+def test_a_student_cannot_slow_the_class_run_with_a_speed_probe(teacher_key, monkeypatch) -> None:
+    monkeypatch.setenv("FAKE_STEP_S", "0.2")
+    at = open_page("train")
+    enter_key(at, teacher_key)
+    at.number_input(key="w_train_max_iters").set_value(200).run()
+    launch_button(at).click().run()  # the teacher starts the class's run
+    student = open_page("train")
+    student.number_input(key="w_train_n_embd").set_value(64).run()  # a size nobody has timed yet
+    no_exceptions(student)
+    assert any("appears when it has finished" in i.value for i in student.info)
+    assert not [b for b in student.button if b.key == "train_probe_anyway"]
+    at.button(key=f"stop_{at.session_state['run']}").click().run()

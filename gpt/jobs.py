@@ -33,6 +33,7 @@ from gpt.runs import (
     pid_alive,
     read_run,
 )
+from gpt.train import DEFAULTS, model_config
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # an uploaded corpus; bigger texts go through the command line
 UPLOAD_NAME = "corpus.txt"  # an upload is saved under this name inside its run folder, never under the user's name
@@ -56,23 +57,24 @@ class JobError(ValueError):
 class TrainSettings:
     """The knobs of a run, one field per ``gpt.train`` option (``n_layer`` -> ``--n-layer``)."""
 
-    tokenizer: str = "char"
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 128
-    block_size: int = 64
-    batch_size: int = 12
-    max_iters: int = 2000
-    lr: float = 1e-3
-    min_lr: float = 1e-4
-    warmup_iters: int = 100
-    grad_clip: float = 1.0
-    weight_decay: float = 0.1
-    dropout: float = 0.0
-    eval_interval: int = 250
-    eval_iters: int = 20
-    seed: int = 1337
-    probe: str = "The quick brown fox jumps over the lazy dog"  # sentence whose attention is recorded
+    # Defaults are the command line's (gpt.train.DEFAULTS), except where the app differs on purpose.
+    tokenizer: str = DEFAULTS["tokenizer"]
+    n_layer: int = DEFAULTS["n_layer"]
+    n_head: int = DEFAULTS["n_head"]
+    n_embd: int = DEFAULTS["n_embd"]
+    block_size: int = DEFAULTS["block_size"]
+    batch_size: int = DEFAULTS["batch_size"]
+    max_iters: int = DEFAULTS["max_iters"]
+    lr: float = DEFAULTS["lr"]
+    min_lr: float = DEFAULTS["min_lr"]
+    warmup_iters: int = DEFAULTS["warmup_iters"]
+    grad_clip: float = DEFAULTS["grad_clip"]
+    weight_decay: float = DEFAULTS["weight_decay"]
+    dropout: float = DEFAULTS["dropout"]
+    eval_interval: int = DEFAULTS["eval_interval"]
+    eval_iters: int = 20  # fewer batches than the command line's: the live dashboard wants quick evaluations
+    seed: int = DEFAULTS["seed"]
+    probe: str = DEFAULTS["probe"]  # sentence whose attention is recorded
     sample_prompt: str = ""  # empty: the worker starts samples from the corpus's first line
 
     def to_argv(self) -> list[str]:
@@ -143,14 +145,7 @@ PRESETS: dict[str, Preset] = {
 def validate_settings(settings: TrainSettings, vocab_size: int) -> GPTConfig:
     """The model config these settings build, or JobError saying which knob to change."""
     try:
-        cfg = GPTConfig(
-            vocab_size=vocab_size,
-            block_size=settings.block_size,
-            n_layer=settings.n_layer,
-            n_head=settings.n_head,
-            n_embd=settings.n_embd,
-            dropout=settings.dropout,
-        )
+        cfg = model_config(settings.to_dict(), vocab_size)
     except ConfigError as exc:
         raise JobError(str(exc)) from exc
     positive = ("batch_size", "max_iters", "eval_interval", "eval_iters")

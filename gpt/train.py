@@ -16,6 +16,7 @@ import sys
 import time
 import traceback
 from collections.abc import Sequence
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ import torch
 import torch.distributed as dist
 
 from gpt.checkpoint import CheckpointError, load_checkpoint, load_optimizer_state, read_meta
-from gpt.config import ConfigError, GPTConfig
+from gpt.config import ConfigError, GPTConfig, preset
 from gpt.data import DataError, check_fits, load_splits, read_corpus, split_ids
 from gpt.model import GPT
 from gpt.run_files import RunFiles, RunRecorder
@@ -47,51 +48,35 @@ from gpt.trainer import (
 )
 
 DEFAULT_PROBE = "The quick brown fox jumps over the lazy dog"
-DEFAULTS: dict[str, Any] = {
-    "data": "shakespeare",
-    "tokenizer": "char",
-    "n_layer": 4,
-    "n_head": 4,
-    "n_embd": 128,
-    "block_size": 64,
-    "batch_size": 12,
-    "max_iters": 2000,
-    "lr": 1e-3,
-    "min_lr": 1e-4,
-    "warmup_iters": 100,
-    "lr_decay_iters": None,
-    "grad_clip": 1.0,
-    "weight_decay": 0.1,
-    "dropout": 0.0,
-    "pos_encoding": "learned",
-    "eval_interval": 250,
-    "eval_iters": 50,
-    "log_interval": 10,
-    "seed": 1337,
-    "device": "auto",
-    "dtype": "auto",
-    "compile": False,
-    "threads": 0,
-    "probe": DEFAULT_PROBE,
-    "sample_prompt": None,
-    "sample_tokens": 200,
-    "parent_pid": None,
-    "nice": 0,
-    "out": None,
-    "resume": None,
-}
-# What a resumed run must keep: the model's shape and the data it reads.
-FIXED_ON_RESUME = (
-    "data",
-    "tokenizer",
-    "n_layer",
-    "n_head",
-    "n_embd",
-    "block_size",
-    "dropout",
-    "pos_encoding",
-    "seed",
-)
+# Options that shape the model (the vocabulary comes from the corpus) and options handed to
+# TrainConfig as they are. Their defaults live in one place each: the CPU preset and TrainConfig.
+MODEL_OPTIONS = ("block_size", "n_layer", "n_head", "n_embd", "dropout", "pos_encoding")
+SCHEDULE_OPTIONS = tuple(f.name for f in fields(TrainConfig) if f.name not in ("beta1", "beta2", "bf16"))
+
+
+def _defaults() -> dict[str, Any]:
+    cpu_model = preset("shakespeare-char")
+    return {
+        "data": "shakespeare",
+        "tokenizer": "char",
+        **{name: getattr(cpu_model, name) for name in MODEL_OPTIONS},
+        **{name: getattr(TrainConfig, name) for name in SCHEDULE_OPTIONS},  # the dataclass's defaults
+        "device": "auto",
+        "dtype": "auto",
+        "threads": 0,
+        "probe": DEFAULT_PROBE,
+        "sample_prompt": None,
+        "sample_tokens": 200,
+        "parent_pid": None,
+        "nice": 0,
+        "out": None,
+        "resume": None,
+    }
+
+
+DEFAULTS = _defaults()
+# What a resumed run must keep: the model's shape, the data it reads and its random streams.
+FIXED_ON_RESUME = ("data", "tokenizer", *MODEL_OPTIONS, "seed")
 
 
 class UsageError(ValueError):
@@ -177,23 +162,14 @@ def gather_options(argv: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any] 
     return options, meta
 
 
+def model_config(o: dict[str, Any], vocab_size: int) -> GPTConfig:
+    """The model these options describe (ConfigError names a knob that does not work)."""
+    return GPTConfig(vocab_size=vocab_size, **{name: o.get(name, DEFAULTS[name]) for name in MODEL_OPTIONS})
+
+
 def train_config(o: dict[str, Any], bf16: bool) -> TrainConfig:
-    return TrainConfig(
-        batch_size=o["batch_size"],
-        max_iters=o["max_iters"],
-        lr=o["lr"],
-        min_lr=min(o["min_lr"], o["lr"]),
-        warmup_iters=o["warmup_iters"],
-        lr_decay_iters=o["lr_decay_iters"],
-        grad_clip=o["grad_clip"],
-        weight_decay=o["weight_decay"],
-        eval_interval=o["eval_interval"],
-        eval_iters=o["eval_iters"],
-        log_interval=o["log_interval"],
-        seed=o["seed"],
-        compile=o["compile"],
-        bf16=bf16,
-    )
+    cfg = TrainConfig(**{name: o[name] for name in SCHEDULE_OPTIONS}, bf16=bf16)
+    return replace(cfg, min_lr=min(cfg.min_lr, cfg.lr))  # the schedule never climbs while decaying
 
 
 def setup_distributed(device: str = "auto") -> Distributed:
@@ -250,15 +226,7 @@ def build(o: dict[str, Any], meta: dict[str, Any] | None, device: torch.device, 
     """Model, tokenizer and data for a new or resumed run."""
     if meta is None:
         tokenizer, splits, text = load_splits(o["data"], o["tokenizer"], o["block_size"])
-        cfg = GPTConfig(
-            vocab_size=tokenizer.vocab_size,
-            block_size=o["block_size"],
-            n_layer=o["n_layer"],
-            n_head=o["n_head"],
-            n_embd=o["n_embd"],
-            dropout=o["dropout"],
-            pos_encoding=o["pos_encoding"],
-        )
+        cfg = model_config(o, tokenizer.vocab_size)
         torch.manual_seed(o["seed"])
         model = GPT(cfg)
     else:

@@ -60,8 +60,12 @@ def _sha256(path: Path) -> str:
 
 
 def model_tensors(model: GPT) -> dict[str, torch.Tensor]:
-    """State dict without the tied lm_head (safetensors refuses shared storage)."""
-    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}
+    """The weights a checkpoint stores: a tied lm_head is the embedding, stored once (safetensors
+    refuses shared storage)."""
+    tied = model.config.tie_embeddings
+    return {
+        k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if not (tied and k == "lm_head.weight")
+    }
 
 
 def flatten_optimizer_state(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -208,7 +212,7 @@ def _verify_file(path: Path, name: str, meta: dict[str, Any]) -> None:
 
 def check_state_dict(model: GPT, tensors: dict[str, torch.Tensor], source: str) -> None:
     """Refuse weights whose names or shapes do not fit the model built from the config."""
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items() if k != "lm_head.weight"}
+    expected = {k: tuple(v.shape) for k, v in model_tensors(model).items()}
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
     if missing or unexpected:
@@ -257,7 +261,7 @@ def _load_checkpoint_once(path: str | Path, device: str | torch.device) -> Loade
         raise CheckpointError(f"{path / WEIGHTS} cannot be read as safetensors ({exc})") from exc
     model = GPT(cfg)
     check_state_dict(model, tensors, str(path / WEIGHTS))
-    model.load_state_dict(tensors, strict=False)  # lm_head is tied to wte
+    model.load_state_dict(tensors, strict=False)  # a tied lm_head comes with wte
     model.to(device).eval()
     return LoadedModel(model=model, tokenizer=tokenizer, meta=meta, path=path)
 

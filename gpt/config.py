@@ -28,6 +28,7 @@ class GPTConfig:
     dropout: float = 0.0  # dropout probability during training (0 for inspection)
     bias: bool = True  # biases in Linear and LayerNorm, as GPT-2
     pos_encoding: str = "learned"  # "learned" (GPT-2) or "sinusoidal" (original Transformer)
+    tie_embeddings: bool = True  # the output layer reuses the token embedding matrix (GPT-2); False: its own
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -74,6 +75,8 @@ def _validate(cfg: GPTConfig) -> None:
         )
     if not isinstance(cfg.dropout, (int, float)) or not 0.0 <= cfg.dropout < 1.0:
         raise ConfigError(f"dropout must be in [0, 1), got {cfg.dropout!r}")
+    if not isinstance(cfg.tie_embeddings, bool):
+        raise ConfigError(f"tie_embeddings must be true or false, got {cfg.tie_embeddings!r}")
     if cfg.pos_encoding not in POS_ENCODINGS:
         raise ConfigError(f"pos_encoding must be one of {POS_ENCODINGS}, got {cfg.pos_encoding!r}")
     if cfg.pos_encoding == "sinusoidal" and cfg.n_embd % 2 != 0:

@@ -50,7 +50,7 @@ from gpt.trainer import (
 DEFAULT_PROBE = "The quick brown fox jumps over the lazy dog"
 # Options that shape the model (the vocabulary comes from the corpus) and options handed to
 # TrainConfig as they are. Their defaults live in one place each: the CPU preset and TrainConfig.
-MODEL_OPTIONS = ("block_size", "n_layer", "n_head", "n_embd", "dropout", "pos_encoding")
+MODEL_OPTIONS = ("block_size", "n_layer", "n_head", "n_embd", "dropout", "pos_encoding", "tie_embeddings")
 SCHEDULE_OPTIONS = tuple(f.name for f in fields(TrainConfig) if f.name not in ("beta1", "beta2", "bf16"))
 
 
@@ -93,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("lr", "min-lr", "grad-clip", "weight-decay", "dropout"):
         p.add_argument(f"--{name}", type=float)
     p.add_argument("--pos-encoding", choices=("learned", "sinusoidal"), help="position vectors (default learned)")
+    p.add_argument(
+        "--untied-head",
+        dest="tie_embeddings",
+        action="store_false",
+        help="give the output layer its own matrix instead of reusing the token embeddings (GPT-2 ties them)",
+    )
     p.add_argument("--lr-decay-iters", type=int, help="cosine decay length (default: --max-iters)")
     p.add_argument("--eval-interval", type=int, help="evaluate (val loss, sample, probe, checkpoint) every N steps")
     p.add_argument("--eval-iters", type=int, help="batches per split in each evaluation")

@@ -85,6 +85,19 @@ def test_checkpoint_round_trip_gives_identical_logits(tmp_path) -> None:
     assert loaded.meta["iter"] == 5 and loaded.tokenizer.encode("abc") == [0, 1, 2]
 
 
+def test_an_untied_output_layer_is_its_own_matrix_and_round_trips(tmp_path) -> None:
+    torch.manual_seed(2)
+    model = GPT(preset("tiny", tie_embeddings=False)).eval()
+    assert model.lm_head.weight.data_ptr() != model.wte.weight.data_ptr()
+    assert model.num_params() == GPT(preset("tiny")).num_params() + model.lm_head.weight.numel()
+    save_checkpoint(tmp_path / "ckpt", model, get_tokenizer("char", "abcdefgh"), {"iter": 1})
+    loaded = load_checkpoint(tmp_path / "ckpt")
+    ids = torch.randint(0, 64, (1, 10))
+    assert torch.equal(model(ids)[0], loaded.model(ids)[0])
+    assert torch.equal(loaded.model.lm_head.weight, model.lm_head.weight)
+    assert not torch.equal(loaded.model.lm_head.weight, loaded.model.wte.weight)
+
+
 def test_overwriting_a_checkpoint_replaces_it_whole(tmp_path) -> None:
     tokenizer = get_tokenizer("char", "abcdefgh")
     save_checkpoint(tmp_path / "ckpt", tiny_model(1), tokenizer, {"iter": 1})

@@ -169,3 +169,11 @@ def test_missing_out_and_unknown_corpus(tmp_path: Path, capsys) -> None:
     assert "--out DIR is required" in capsys.readouterr().err
     assert main(["--data", "no-such-corpus", "--out", str(tmp_path / "run")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_untied_head_option_trains_a_model_with_its_own_output_matrix(corpus: Path, tmp_path: Path) -> None:
+    run = tmp_path / "untied"
+    assert train(corpus, run, "--max-iters", "4", "--eval-interval", "2", "--untied-head") == 0
+    model = load_checkpoint(run / "checkpoint").model
+    assert model.config.tie_embeddings is False
+    assert not torch.equal(model.lm_head.weight, model.wte.weight)

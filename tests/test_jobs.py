@@ -124,6 +124,19 @@ def test_a_crashing_worker_is_marked_failed_with_its_message(fake_manager: JobMa
     assert "fake failure for a test" in fake_manager.get_run(run_id).message
 
 
+def test_a_worker_killed_by_the_kernel_is_reported_as_probably_out_of_memory(isolated_runs_dir: Path) -> None:
+    # What the kernel's out-of-memory killer does: SIGKILL, no last word from the worker.
+    killed = (sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
+    manager = JobManager(isolated_runs_dir, command=killed, poll_interval=0.05)
+    try:
+        run_id = manager.submit("oom-killed", TrainSettings(), "cpu")
+        wait_until(lambda: state_of(manager, run_id) == "failed", what="failed status")
+        message = manager.get_run(run_id).message
+        assert "SIGKILL" in message and "out of memory" in message and "smaller batch size" in message
+    finally:
+        manager.close()
+
+
 @pytest.mark.parametrize("name", ["../evil", "a/b", "/etc/passwd", "..", "x\\y", "~root", "ok..no"])
 def test_path_like_run_names_are_refused(fake_manager: JobManager, name: str, isolated_runs_dir: Path) -> None:
     with pytest.raises(JobError, match="plain name"):

@@ -160,6 +160,29 @@ def engine(splits: Splits, vocab: int, iters: int, threads: int, compile_: bool)
     }
 
 
+def linear_matmul_ms(vocab: int, reps: int = 30) -> float:
+    """Milliseconds per training step spent in the Linear layers' matrix multiplications alone:
+    the same shapes (forward, gradient of the input, gradient of the weight) run back to back with
+    nothing else, on all threads. No loop over this model can take less time than this."""
+    torch.set_num_threads(os.cpu_count() or 1)
+    model = GPT(model_config(vocab))
+    n = BATCH * BLOCK  # tokens per step
+    shapes = [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    pairs = []
+    for d_in, d_out in shapes:
+        x, w, g = torch.randn(n, d_in), torch.randn(d_out, d_in), torch.randn(n, d_out)
+        pairs += [(x, w.T), (g, w), (g.T.contiguous(), x)]  # y = x W^T, dx = g W, dW = g^T x
+    for a, b in pairs:
+        a @ b
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        for a, b in pairs:
+            a @ b
+        times.append(time.perf_counter() - start)
+    return 1000 * sorted(times)[len(times) // 2]
+
+
 def public(row: dict, flops_tok: float, peak: dict[int, float], base_tps: float) -> dict:
     out = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items() if not k.startswith("_")}
     achieved = flops_tok * row["tokens_per_s"] / 1e9
@@ -209,6 +232,7 @@ def main() -> None:
     base_window, rows = median[0], median[1:]
     best = max(rows, key=lambda r: r["tokens_per_s"])
 
+    matmul_ms = linear_matmul_ms(vocab)
     full_best = engine(splits, vocab, args.iters, best["threads"], best["compile"]) if args.iters else None
     full_base = baseline(splits, vocab, args.iters) if args.full_baseline else None
     # The throughput ratio is taken from the back-to-back window runs: on a shared machine the load
@@ -233,6 +257,12 @@ def main() -> None:
             "steps": args.window,
             "baseline": public(base_window, flops_tok, peak | {base_window["threads"]: peak[cores]}, base_tps),
             "engine": [public(r, flops_tok, peak, base_window["tokens_per_s"]) for r in rows],
+        },
+        "matmul_floor": {
+            "linear_matmuls_ms_per_step": round(matmul_ms, 1),
+            "baseline_ms_per_step": round(base_window["ms_per_iter"], 1),
+            # even if attention, GELU, LayerNorm, AdamW and Python took no time at all:
+            "max_speedup_over_baseline": round(base_window["ms_per_iter"] / matmul_ms, 2),
         },
         "full": {
             "iters": args.iters,

@@ -28,6 +28,7 @@ def _open_run_on_runs_page(page, server: StreamlitServer, run_id: str) -> None:
     wait_for_app(page, timeout=180_000)
     no_exception(page, "runs page after a restart")
     page.get_by_text("interrupted").first.wait_for(timeout=30_000)
+    wait_for_app(page, timeout=180_000)
 
 
 def test_a_run_outlives_its_killed_server_and_resumes(browser, isolated_runs_dir: Path) -> None:
@@ -66,7 +67,9 @@ def test_a_run_outlives_its_killed_server_and_resumes(browser, isolated_runs_dir
     third = StreamlitServer(isolated_runs_dir)
     try:
         _open_run_on_runs_page(page, third, run_id)  # ...and what the class is told
-        assert page.get_by_role("button", name="Resume").count() == 1
+        resume = page.get_by_role("button", name="Resume")
+        resume.wait_for(timeout=60_000)  # a fresh server's first visit runs the page twice
+        assert resume.count() == 1
         info = read_run(run)
         assert info.state == "interrupted" and info.resumable and info.iter > before
     finally:

@@ -182,7 +182,7 @@ def measure_step_time(
         raise EstimateError("batch size and steps must be at least 1")
     dev = _torch_device(device)
     if dev.type == "cpu":  # the same thread choice as the worker, so the estimate matches the run
-        torch.set_num_threads(training_threads(0, count_params(cfg)))
+        torch.set_num_threads(training_threads(0))
     measured_batch = probe_batch(cfg, batch_size, device)
     if bf16 is None:
         bf16 = _auto_bf16(dev)

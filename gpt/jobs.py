@@ -364,28 +364,26 @@ class JobManager:
             self._queue.append(job)
             waiting = sum(1 for j in self._queue if j.device == job.device)
             self._write_status(
-                job.path,
-                "queued",
-                f"waiting for {job.device} (position {waiting} in its queue)",
-                iteration,
-                max_iters,
-                job.device,
+                job, "queued", f"waiting for {job.device} (position {waiting} in its queue)", iteration, max_iters
             )
             self.poll()
 
-    def _write_status(self, path: Path, state: str, message: str, iteration: int, max_iters: int, device: str) -> None:
-        previous = read_json(path / STATUS_JSON) or {}
+    def _write_status(
+        self, job: Job, state: str, message: str, iteration: int | None = None, max_iters: int | None = None
+    ) -> None:
+        """The manager's word on a run it holds; the step and length stay as they were unless given."""
+        previous = read_json(job.path / STATUS_JSON) or {}
         status = {
             "state": state,
             "message": message,
-            "iter": int(iteration),
-            "max_iters": int(max_iters),
+            "iter": int(previous.get("iter", 0) if iteration is None else iteration),
+            "max_iters": int(previous.get("max_iters", 0) if max_iters is None else max_iters),
             "pid": os.getpid(),  # for a queued run: the server that holds the queue
             "updated_at": time.time(),
-            "device": device,
+            "device": job.device,
             "created_at": previous.get("created_at", time.time()),
         }
-        write_json_atomic(path / STATUS_JSON, status)
+        write_json_atomic(job.path / STATUS_JSON, status)
 
     def _start(self, job: Job) -> None:
         argv = [*self.command, *job.worker_args, "--parent-pid", str(os.getpid()), "--nice", str(WORKER_NICENESS)]
@@ -405,17 +403,13 @@ class JobManager:
                 start_new_session=True,  # Ctrl-C on the server reaches it via --parent-pid, cleanly
             )
         except OSError as exc:
-            self._write_status(job.path, "failed", f"could not start the training process: {exc}", 0, 0, job.device)
+            self._write_status(job, "failed", f"could not start the training process: {exc}")
             return
         finally:
             log.close()
         self._running[job.run_id] = job
-        status = read_json(job.path / STATUS_JSON) or {}
-        if status.get("state") == "queued":  # until the worker writes "running" itself
-            message = "starting: the training process is loading PyTorch and the corpus"
-            self._write_status(
-                job.path, "queued", message, status.get("iter", 0), status.get("max_iters", 0), job.device
-            )
+        if (read_json(job.path / STATUS_JSON) or {}).get("state") == "queued":  # until the worker says "running"
+            self._write_status(job, "queued", "starting: the training process is loading PyTorch and the corpus")
 
     # ------------------------------------------------------------------ the scheduler
 
@@ -447,31 +441,26 @@ class JobManager:
             status = read_json(job.path / STATUS_JSON) or {}
             message = f"waiting for {job.device} (position {position[job.device]} in its queue)"
             if status.get("message") != message:
-                self._write_status(
-                    job.path, "queued", message, status.get("iter", 0), status.get("max_iters", 0), job.device
-                )
+                self._write_status(job, "queued", message)
 
     def _after_exit(self, job: Job, returncode: int) -> None:
-        """A worker that exited without a final status (crash, bad option) is marked failed."""
-        status = read_json(job.path / STATUS_JSON) or {}
-        if status.get("state") in ("running", "queued") and job.stop_requested:
+        """A worker that exited without a final status (crash, bad option, a kill) gets one."""
+        if (read_json(job.path / STATUS_JSON) or {}).get("state") not in ("running", "queued"):
+            return  # the worker said how it ended
+        if job.stop_requested:
             # SIGTERM reached the worker before it could handle it (still importing torch).
-            message = "stopped while it was starting, before any training step"
-            self._write_status(
-                job.path, "stopped", message, status.get("iter", 0), status.get("max_iters", 0), job.device
+            self._write_status(job, "stopped", "stopped while it was starting, before any training step")
+        elif returncode == -signal.SIGKILL:
+            # Nobody here sent it: on Linux that is most often the kernel's out-of-memory killer.
+            message = (
+                "the training process was killed (SIGKILL), most often because the machine ran out of "
+                "memory: start again with a smaller batch size, context or model"
             )
-        elif status.get("state") in ("running", "queued"):
+            self._write_status(job, "failed", message)
+        else:
             tail = _log_tail(job.path / WORKER_LOG)
             message = f"the training process exited with code {returncode}" + (f": {tail}" if tail else "")
-            if returncode == -signal.SIGKILL:
-                # Nobody here sent it: on Linux that is most often the kernel's out-of-memory killer.
-                message = (
-                    "the training process was killed (SIGKILL), most often because the machine ran out of "
-                    "memory: start again with a smaller batch size, context or model"
-                )
-            self._write_status(
-                job.path, "failed", message, status.get("iter", 0), status.get("max_iters", 0), job.device
-            )
+            self._write_status(job, "failed", message)
 
     def _loop(self, interval: float) -> None:
         while not self._closed.wait(interval):
@@ -490,15 +479,7 @@ class JobManager:
             for job in self._queue:
                 if job.run_id == run_id:
                     self._queue.remove(job)
-                    status = read_json(path / STATUS_JSON) or {}
-                    self._write_status(
-                        path,
-                        "stopped",
-                        "taken off the queue before it started",
-                        status.get("iter", 0),
-                        status.get("max_iters", 0),
-                        job.device,
-                    )
+                    self._write_status(job, "stopped", "taken off the queue before it started")
                     self._renumber_queue()
                     return "The run was waiting in the queue; it has been taken off."
             job = self._running.get(run_id)

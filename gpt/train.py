@@ -262,7 +262,7 @@ def _run(o: dict[str, Any], meta, argv: Sequence[str], ddp: Distributed, stops: 
     model, tokenizer, splits, text = build(o, meta, device)
     threads_before = torch.get_num_threads()
     if device.type == "cpu":
-        torch.set_num_threads(cpu_threads(o["threads"], model.num_params(), ddp.world_size))
+        torch.set_num_threads(cpu_threads(o["threads"], ddp.world_size))
     cfg = train_config(o, bf16)
     recorder = None
     if files is not None:

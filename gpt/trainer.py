@@ -91,7 +91,7 @@ def resolve_bf16(dtype: str, device: torch.device) -> bool:
     return device.type == "cpu" and cpu_has_native_bf16()
 
 
-def cpu_threads(requested: int, n_params: int = 0, world_size: int = 1) -> int:
+def cpu_threads(requested: int, world_size: int = 1) -> int:
     """Threads for CPU training. 0 = auto: the cores not already busy (1-minute load average),
     shared between DDP processes, at least one. Measured on the 2-core dev box: with the machine
     idle, 2 threads ran the baby GPT 1.6x faster than 1; with other jobs holding the cores, a second

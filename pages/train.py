@@ -176,6 +176,31 @@ def device_section() -> str:
     return device
 
 
+def measured_probe(cfg: GPTConfig, batch_size: int, device: str, busy: bool) -> ProbeResult | None:
+    """This model's measured speed on ``device`` (once per session), or None with a message why not."""
+    key = (json.dumps(cfg.to_dict(), sort_keys=True), batch_size, device)
+    probes = st.session_state.setdefault("train_probes", {})  # what this session has measured
+    if key in probes:
+        return probes[key]
+    # Timing steps next to a running run slows that run down (and measures the sharing), so ask first.
+    # In classroom mode only the teacher may slow the class's run down (students wait for it).
+    may_force = teacher.is_teacher()
+    if busy and not (may_force and st.button("Measure the speed anyway", key="train_probe_anyway")):
+        then = (
+            "Press the button to measure anyway, or wait until it has finished."
+            if may_force
+            else "The estimate appears when it has finished."
+        )
+        st.info(f"A run is training on {device}: measuring the speed now would slow it down. {then}")
+        return None
+    try:
+        probes[key] = cached_probe(*key)
+    except EstimateError as exc:
+        st.warning(f"The speed probe could not run: {exc}")
+        return None
+    return probes[key]
+
+
 def estimate_section(cfg: GPTConfig, settings: TrainSettings, device: str) -> bool:
     """Size, memory and measured time; False (with a message) when the run cannot fit on the device."""
     n_params = count_params(cfg)
@@ -193,29 +218,11 @@ def estimate_section(cfg: GPTConfig, settings: TrainSettings, device: str) -> bo
         return False
     if device_memory and mem.total_bytes > 0.9 * device_memory:
         st.warning(f"This may not fit in the {format_bytes(device_memory)} of {device}: lower the batch size.")
-    key = (json.dumps(cfg.to_dict(), sort_keys=True), settings.batch_size, device)
-    probes = st.session_state.setdefault("train_probes", {})  # what this session has measured
     busy = any(e.device == device and e.state == "running" for e in manager().queue())
-    if key not in probes:
-        # Timing steps next to a running run slows that run down (and measures the sharing), so ask first.
-        # In classroom mode only the teacher may slow the class's run down (students wait for it).
-        may_force = teacher.is_teacher()
-        if busy and not (may_force and st.button("Measure the speed anyway", key="train_probe_anyway")):
-            cols[2].metric("estimated time", "–")
-            then = (
-                "Press the button to measure anyway, or wait until it has finished."
-                if may_force
-                else "The estimate appears when it has finished."
-            )
-            st.info(f"A run is training on {device}: measuring the speed now would slow it down. {then}")
-            return True
-        try:
-            probes[key] = cached_probe(*key)
-        except EstimateError as exc:
-            cols[2].metric("estimated time", "–")
-            st.warning(f"The speed probe could not run: {exc}")
-            return True
-    probe = probes[key]
+    probe = measured_probe(cfg, settings.batch_size, device, busy)
+    if probe is None:
+        cols[2].metric("estimated time", "–")
+        return True
     total = estimate_run_seconds(
         probe.seconds_per_iter, settings.max_iters, settings.eval_interval, settings.eval_iters
     )

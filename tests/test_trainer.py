@@ -35,9 +35,9 @@ def test_weight_decay_applies_to_matrices_only() -> None:
 
 
 def test_threads_auto_sizing() -> None:
-    assert cpu_threads(3, 10) == 3  # asked for
-    assert 1 <= cpu_threads(0, 800_000) <= (os.cpu_count() or 1)
-    assert cpu_threads(0, 800_000, world_size=64) == 1  # never zero
+    assert cpu_threads(3) == 3  # asked for
+    assert 1 <= cpu_threads(0) <= (os.cpu_count() or 1)
+    assert cpu_threads(0, world_size=64) == 1  # never zero
 
 
 def test_float32_is_never_autocast() -> None:

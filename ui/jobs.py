@@ -12,6 +12,7 @@ import streamlit as st
 from gpt.catalog import is_valid_run_id, runs_dir
 from gpt.estimate import DeviceInfo, list_devices
 from gpt.jobs import DEFAULT_COMMAND, MAX_QUEUED, JobManager
+from ui.models import env_int
 
 RUN_KEY = "run"  # session state key and URL query parameter
 
@@ -28,19 +29,11 @@ def manager() -> JobManager:
     ATTN_EXPLORER_MAX_QUEUED (default 6) how many may wait;
     ATTN_EXPLORER_TRAIN_COMMAND replaces the worker command (e.g. a wrapper script).
     """
-    slots = _env_int("ATTN_EXPLORER_MAX_RUNS_PER_DEVICE", 1)
-    queued = _env_int("ATTN_EXPLORER_MAX_QUEUED", MAX_QUEUED)
+    slots = env_int("ATTN_EXPLORER_MAX_RUNS_PER_DEVICE", 1)
+    queued = env_int("ATTN_EXPLORER_MAX_QUEUED", MAX_QUEUED)
     custom = os.environ.get("ATTN_EXPLORER_TRAIN_COMMAND")
     command = tuple(shlex.split(custom)) if custom else DEFAULT_COMMAND
     return _manager(str(runs_dir()), slots, command, queued)
-
-
-def _env_int(name: str, default: int) -> int:
-    """A positive whole number from the environment; anything else means the default."""
-    try:
-        return max(1, int(os.environ.get(name, str(default))))
-    except ValueError:
-        return default
 
 
 @st.cache_resource(show_spinner=False)

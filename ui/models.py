@@ -20,9 +20,10 @@ from gpt.catalog import load_model, model_version
 TRACE_CACHE_ENTRIES = 64
 
 
-def _env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int) -> int:
+    """A positive whole number from the environment; anything else means the default."""
     try:
-        return max(1, int(os.environ.get(name, default)))
+        return max(1, int(os.environ.get(name, str(default))))
     except ValueError:
         return default
 
@@ -30,8 +31,8 @@ def _env_int(name: str, default: int) -> int:
 # Many sessions share 2 cores: one thread per model call and a bounded number of calls at
 # once keep every click responsive (measured by bench/load.py: 2 threads per call made the
 # p95 of 30 sessions 1.6 s, 1 thread 0.9 s). Both are process-wide settings, not session state.
-torch.set_num_threads(_env_int("ATTN_EXPLORER_TORCH_THREADS", 1))
-_COMPUTE_SLOTS = threading.BoundedSemaphore(_env_int("ATTN_EXPLORER_MAX_CONCURRENT_COMPUTE", os.cpu_count() or 2))
+torch.set_num_threads(env_int("ATTN_EXPLORER_TORCH_THREADS", 1))
+_COMPUTE_SLOTS = threading.BoundedSemaphore(env_int("ATTN_EXPLORER_MAX_CONCURRENT_COMPUTE", os.cpu_count() or 2))
 
 
 @contextmanager

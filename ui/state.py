@@ -24,9 +24,9 @@ SHARED: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "model": (DEFAULT_MODEL, str),
     "layer": (0, int),
     "head": (0, int),
-    "step": (0, lambda text: int(text) - 1),
+    "step": (0, int),
 }
-URL_OFFSET = {"step": 1}
+URL_OFFSET = {"step": 1}  # added when written to the URL, taken off when read from it
 MAX_URL_SENTENCE = 2000  # characters of the sentence put into the URL
 
 
@@ -67,7 +67,9 @@ def init() -> None:
     for key, (default, parse) in SHARED.items():
         raw = st.query_params.get(key)
         try:
-            value = parse(raw) if raw is not None else default
+            value = default if raw is None else parse(raw)
+            if raw is not None and key in URL_OFFSET:
+                value -= URL_OFFSET[key]
         except (TypeError, ValueError):
             value = default
         st.session_state[key] = value

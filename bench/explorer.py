@@ -62,7 +62,7 @@ def make_gpt2_run(runs: Path) -> str:
 
 
 def demo_or_random() -> str:
-    from gpt.catalog import available_models
+    from gpt.models import available_models
 
     ids = [e.model_id for e in available_models()]
     return "demo:shakespeare-char" if "demo:shakespeare-char" in ids else "random:shakespeare-char"
@@ -71,7 +71,7 @@ def demo_or_random() -> str:
 def time_page(model_id: str, step_id: str, sentences: list[str]) -> dict:
     from streamlit.testing.v1 import AppTest
 
-    from gpt.explain import STEP_IDS
+    from gpt.interpret.explain import STEP_IDS
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     at.query_params["model"] = model_id

@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gpt.catalog import available_models  # noqa: E402
+from gpt.models import available_models  # noqa: E402
 
 PAGES = {
     "overview": None,

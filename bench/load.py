@@ -12,7 +12,7 @@ to the server's "script finished" message. The browser (Chromium via Playwright)
 Interaction latency percentiles are reported separately for the two kinds of client.
 
 Meanwhile one training run is active (unless --no-train): the "2-minute CPU demo" preset, started
-through ``gpt.jobs.JobManager`` exactly as the Train page starts it (same worker command and
+through ``gpt.runs.jobs.JobManager`` exactly as the Train page starts it (same worker command and
 automatic thread choice), with enough steps to outlast the test. The server's resident memory
 (RSS) is sampled every 10 s: after the warm-up, at the end, and its growth in percent.
 """
@@ -37,7 +37,7 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gpt.explain import STEPS  # noqa: E402
+from gpt.interpret.explain import STEPS  # noqa: E402
 
 SENTENCES = [
     "The quick brown fox jumps over the lazy dog",
@@ -242,9 +242,10 @@ def rss_summary(rss: list[tuple[float, float]], settle_s: float) -> dict:
 
 def start_training(runs_dir: str):
     """One run of the '2-minute CPU demo' preset, long enough to outlast the test; (manager, run id)."""
-    from gpt.jobs import PRESETS, JobManager
+    from gpt.runs import JobManager
+    from gpt.train import TRAINING_PRESETS
 
-    settings = replace(PRESETS["2-minute CPU demo"].settings, max_iters=100_000, eval_interval=200)
+    settings = replace(TRAINING_PRESETS["2-minute CPU demo"].settings, max_iters=100_000, eval_interval=200)
     manager = JobManager(Path(runs_dir))
     run_id = manager.submit("load-test run", settings, "cpu")
     deadline = time.time() + 120

@@ -9,7 +9,7 @@ It measures, on the same machine and in the same process:
 1. the machine's fp32 matmul throughput (GFLOP/s, 1 thread and all threads);
 2. a plain nanoGPT-style loop (torch's default threads, batch by slicing + stack, ``loss.item()``
    every step) as the baseline;
-3. our ``gpt.trainer.Trainer`` in a few variants (threads, torch.compile) over a short window;
+3. our ``gpt.train.trainer.Trainer`` in a few variants (threads, torch.compile) over a short window;
 4. the fastest variant, and the baseline, over the full ``--iters`` for the validation loss.
 The dataset is read from its path only; it is never copied into the repository.
 Timings on a shared machine vary with what else runs: the JSON records the load average.
@@ -32,10 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gpt.config import GPTConfig  # noqa: E402
-from gpt.data import Splits, read_corpus, split_ids  # noqa: E402
 from gpt.model import GPT  # noqa: E402
 from gpt.tokenizers import get_tokenizer  # noqa: E402
-from gpt.trainer import EVAL_SEED, TrainConfig, Trainer, cpu_has_native_bf16, lr_at  # noqa: E402
+from gpt.train.data import Splits, read_corpus, split_ids  # noqa: E402
+from gpt.train.device import cpu_has_native_bf16  # noqa: E402
+from gpt.train.settings import TrainSettings  # noqa: E402
+from gpt.train.trainer import EVAL_SEED, Trainer, lr_at  # noqa: E402
 
 BLOCK, BATCH = 64, 12
 
@@ -44,8 +46,8 @@ def model_config(vocab_size: int) -> GPTConfig:
     return GPTConfig(vocab_size=vocab_size, block_size=BLOCK, n_layer=4, n_head=4, n_embd=128, dropout=0.0)
 
 
-def train_config(iters: int, compile_: bool = False) -> TrainConfig:
-    return TrainConfig(
+def train_config(iters: int, compile_: bool = False) -> TrainSettings:
+    return TrainSettings(
         batch_size=BATCH,
         max_iters=iters,
         lr=1e-3,
@@ -85,7 +87,7 @@ def val_loss(model: GPT, splits: Splits, batches: int = 200) -> float:
     """Mean loss over the same fixed validation batches for every contender."""
     model.eval()
     gen = torch.Generator().manual_seed(EVAL_SEED)
-    from gpt.data import get_batch
+    from gpt.train.data import get_batch
 
     total = 0.0
     for _ in range(batches):

@@ -92,7 +92,7 @@ def check_vocab_matches(cfg: GPTConfig, tokenizer_vocab_size: int) -> None:
         )
 
 
-PRESETS: dict[str, GPTConfig] = {
+MODEL_PRESETS: dict[str, GPTConfig] = {
     # OpenAI GPT-2 small, 124M parameters, exact shapes.
     "gpt2": GPTConfig(),
     # The standard CPU "baby GPT" on character-level Shakespeare (vocab set by the corpus).
@@ -104,6 +104,6 @@ PRESETS: dict[str, GPTConfig] = {
 
 def preset(name: str, **overrides: Any) -> GPTConfig:
     """A preset by name, optionally with fields changed (e.g. vocab_size for a new corpus)."""
-    if name not in PRESETS:
-        raise ConfigError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
-    return PRESETS[name].with_changes(**overrides)
+    if name not in MODEL_PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; choose from {', '.join(MODEL_PRESETS)}")
+    return MODEL_PRESETS[name].with_changes(**overrides)

@@ -7,6 +7,7 @@ put the files. ``pytorch_model.bin`` is read with ``weights_only=True`` (no code
 from __future__ import annotations
 
 import json
+import math
 import pickle
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -17,9 +18,9 @@ import torch
 from gpt.checkpoint import CheckpointError, check_state_dict
 from gpt.config import GPTConfig
 from gpt.model import GPT
+from gpt.paths import DEFAULT_GPT2_DIR
 
 HF_REPO = "openai-community/gpt2"
-DEFAULT_GPT2_DIR = Path(__file__).resolve().parent.parent / "data" / "gpt2"
 HF_FILES = ("config.json", "model.safetensors")
 # Hugging Face stores these as Conv1D (in, out); our nn.Linear wants (out, in).
 _TRANSPOSED = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
@@ -27,8 +28,61 @@ _TRANSPOSED = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "m
 ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes total)
 
 
+# Hugging Face's names for GPT-2's tanh approximation of GELU, the activation our MLP computes.
+GELU_TANH_NAMES = ("gelu_new", "gelu_pytorch_tanh", "gelu_python_tanh", "gelu_fast")
+LAYER_NORM_EPS = 1e-5  # PyTorch's LayerNorm default, which our model uses, as GPT-2
+
+
+def _refuse(field: str, value: Any, supported: str) -> CheckpointError:
+    return CheckpointError(f"GPT-2 config sets {field}={value!r}, which this model does not implement; {supported}")
+
+
+def _check_flag(hf_config: Mapping[str, Any], field: str, supported_value: bool, meaning: str) -> None:
+    value = hf_config.get(field, supported_value)
+    if value is not supported_value:
+        raise _refuse(field, value, f"only {field}={supported_value} ({meaning}) is supported")
+
+
+def check_hf_config(hf_config: Mapping[str, Any]) -> None:
+    """Refuse a Hugging Face GPT-2 config whose maths our model does not compute.
+
+    Settings that only matter for training (dropout) or bookkeeping are ignored. Accepted:
+    ``tie_word_embeddings`` either way and ``reorder_and_upcast_attn`` (in float32, where our
+    model runs, it computes the same attention).
+    """
+    model_type = hf_config.get("model_type", "gpt2")
+    if model_type != "gpt2":
+        raise _refuse("model_type", model_type, "only GPT-2 checkpoints (model_type='gpt2') can be loaded")
+    activation = hf_config.get("activation_function", "gelu_new")
+    if activation not in GELU_TANH_NAMES:
+        raise _refuse(
+            "activation_function",
+            activation,
+            f"only GPT-2's tanh-approximated GELU ({', '.join(GELU_TANH_NAMES)}) is supported",
+        )
+    eps = hf_config.get("layer_norm_epsilon", LAYER_NORM_EPS)
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not math.isclose(eps, LAYER_NORM_EPS):
+        raise _refuse("layer_norm_epsilon", eps, f"only layer_norm_epsilon={LAYER_NORM_EPS} (GPT-2's) is supported")
+    n_inner, mlp_width = hf_config.get("n_inner"), 4 * int(hf_config["n_embd"])
+    if n_inner is not None and n_inner != mlp_width:
+        raise _refuse("n_inner", n_inner, f"only n_inner=None or 4 * n_embd ({mlp_width}) is supported")
+    _check_flag(hf_config, "scale_attn_weights", True, "scores divided by sqrt(head size)")
+    _check_flag(hf_config, "scale_attn_by_inverse_layer_idx", False, "no extra 1 / (layer + 1) scaling")
+    _check_flag(hf_config, "add_cross_attention", False, "a decoder without cross-attention")
+    if hf_config.get("pruned_heads"):
+        raise _refuse("pruned_heads", hf_config["pruned_heads"], "only models with all their heads are supported")
+    for field in ("tie_word_embeddings", "reorder_and_upcast_attn"):
+        value = hf_config.get(field, False)
+        if not isinstance(value, bool):
+            raise _refuse(field, value, f"{field} must be true or false")
+
+
 def config_from_hf(hf_config: Mapping[str, Any]) -> GPTConfig:
-    """Our config from a Hugging Face GPT-2 ``config.json`` (or ``GPT2Config.to_dict()``)."""
+    """Our config from a Hugging Face GPT-2 ``config.json`` (or ``GPT2Config.to_dict()``).
+
+    Raises ``CheckpointError`` for a setting our model does not implement (see ``check_hf_config``).
+    """
+    check_hf_config(hf_config)
     return GPTConfig(
         vocab_size=int(hf_config["vocab_size"]),
         block_size=int(hf_config["n_positions"]),
@@ -38,16 +92,22 @@ def config_from_hf(hf_config: Mapping[str, Any]) -> GPTConfig:
         dropout=0.0,
         bias=True,
         pos_encoding="learned",
+        tie_embeddings=hf_config.get("tie_word_embeddings", True),
     )
 
 
-def convert_hf_state_dict(hf_state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Rename (and transpose where needed) a Hugging Face GPT-2 state dict to our names."""
+def convert_hf_state_dict(hf_state: Mapping[str, torch.Tensor], tie_embeddings: bool = True) -> dict[str, torch.Tensor]:
+    """Rename (and transpose where needed) a Hugging Face GPT-2 state dict to our names.
+
+    A tied ``lm_head.weight`` is the token embedding and is dropped; an untied one is kept.
+    """
     out: dict[str, torch.Tensor] = {}
     for name, tensor in hf_state.items():
         key = name.removeprefix("transformer.")
-        if key.endswith((".attn.bias", ".attn.masked_bias")) or key == "lm_head.weight":
-            continue  # causal-mask buffers of old checkpoints; the head is tied to wte
+        if key.endswith((".attn.bias", ".attn.masked_bias")):
+            continue  # causal-mask buffers of old checkpoints
+        if tie_embeddings and key == "lm_head.weight":
+            continue  # the head is tied to wte
         if key.endswith(_TRANSPOSED):
             tensor = tensor.t()
         out[key] = tensor.contiguous()
@@ -55,9 +115,12 @@ def convert_hf_state_dict(hf_state: Mapping[str, torch.Tensor]) -> dict[str, tor
 
 
 def gpt_from_hf_state_dict(hf_state: Mapping[str, torch.Tensor], hf_config: Mapping[str, Any]) -> GPT:
-    """Build our GPT from a Hugging Face GPT-2 state dict and config."""
+    """Build our GPT from a Hugging Face GPT-2 state dict and config.
+
+    Refuses (``CheckpointError``) configs whose maths our model does not compute.
+    """
     model = GPT(config_from_hf(hf_config))
-    state = convert_hf_state_dict(hf_state)
+    state = convert_hf_state_dict(hf_state, model.config.tie_embeddings)
     check_state_dict(model, state, "GPT-2 weights")
     model.load_state_dict(state, strict=False)
     return model.eval()

@@ -14,14 +14,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Protocol
 
 import tiktoken
 from tiktoken.load import load_tiktoken_bpe
 
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
-GPT2_BPE_PATH = ASSETS_DIR / "tokenizers" / "r50k_base.tiktoken"
+from gpt.paths import GPT2_BPE_PATH
+
 GPT2_BPE_SHA256 = "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930"
 # GPT-2's pre-tokenisation regex (split into words, numbers, punctuation, spaces before BPE).
 GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"""

@@ -1,6 +1,6 @@
 """3 · Attention, step by step: one layer and head, from X to the output projection.
 
-The page only reads widgets and draws: the steps are defined in ``gpt.explain``, the numbers
+The page only reads widgets and draws: the steps are defined in ``gpt.interpret.explain``, the numbers
 come from the cached trace (``Selection.trace``) and per-head matrices from ``LayerTrace.steps``,
 so moving the layer, head or step sliders never re-runs the model.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from gpt import Trace, explain
-from gpt.head_scores import entropy
+from gpt import Trace
+from gpt.interpret import entropy, explain
 from ui import shell, state
 from ui.figures import bar_chart, heatmap, token_labels
 from ui.pickers import index_picker

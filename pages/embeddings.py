@@ -8,7 +8,7 @@ import streamlit as st
 import torch
 
 from gpt import sinusoidal_positions
-from gpt.analysis import cosine_similarity_matrix, pca_2d
+from gpt.interpret import cosine_similarity_matrix, pca_2d
 from ui import figures, shell, state
 from ui.render import show_figure
 

@@ -1,6 +1,6 @@
 """4 · All heads: every layer × head pattern at once, one enlarged, and a table of head types.
 
-The numbers come from ``gpt.explain`` (head table, thumbnails) on the cached trace; the
+The numbers come from ``gpt.interpret.explain`` (head table, thumbnails) on the cached trace; the
 induction test traces a repeated random sequence instead of the sentence.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from gpt import Trace, explain, visible
-from gpt.head_scores import max_entropy
+from gpt import Trace, visible
+from gpt.interpret import explain, max_entropy
 from ui import shell, state
 from ui.figures import head_grid, heatmap, token_labels
 from ui.models import get_trace

@@ -9,7 +9,7 @@ import streamlit as st
 import torch
 
 from gpt import SamplingSettings, generate, next_token_probs
-from gpt.analysis import generation_rows, shown_token, top_token_rows
+from gpt.interpret import generation_rows, shown_token, top_token_rows
 from ui import figures, shell, state
 from ui.models import compute_slot
 from ui.render import csv_button, show_figure

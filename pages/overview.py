@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from gpt import visible
-from gpt.analysis import model_facts, training_facts
+from gpt.interpret import model_facts, training_facts
 from ui import shell, state
 
 state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)

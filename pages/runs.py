@@ -7,8 +7,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from gpt.jobs import JobError
-from gpt.runs import RunInfo, dir_size, read_metrics
+from gpt.runs import JobError, RunInfo, dir_size, read_metrics
 from ui import figures, state, teacher
 from ui.jobs import badge, current_run, format_bytes, manager, md_escape, publish_run, set_current_run
 from ui.render import show_figure

@@ -5,10 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from gpt import TokenPiece, get_tokenizer
-from gpt.analysis import compare_tokenizers, corpus_tokenizer, count_words, token_table_rows
-from gpt.catalog import DEFAULT_CORPUS
-from gpt.tokenizers import ENDOFTEXT, UNK
+from gpt import DEFAULT_CORPUS, ENDOFTEXT, UNK, TokenPiece, get_tokenizer
+from gpt.interpret import compare_tokenizers, corpus_tokenizer, count_words, token_table_rows
 from ui import figures, shell, state
 from ui.chips import show_chips
 from ui.render import csv_button, show_figure

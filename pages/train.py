@@ -3,31 +3,33 @@
 from __future__ import annotations
 
 import json
-from dataclasses import fields
 
 import pandas as pd
 import streamlit as st
 
-from gpt.catalog import DEFAULT_CORPUS
-from gpt.config import GPTConfig
-from gpt.estimate import (
+from gpt import DEFAULT_CORPUS, ConfigError, GPTConfig
+from gpt.runs import MAX_UPLOAD_BYTES, JobError, RunState, check_upload
+from gpt.train import (
+    APP_MAX_LR,
+    TRAINING_PRESETS,
     CorpusStats,
     EstimateError,
     ProbeResult,
+    SettingsError,
+    TrainSettings,
     corpus_stats,
     count_params,
     estimate_run_seconds,
     memory_estimate,
     probe_in_subprocess,
 )
-from gpt.jobs import MAX_UPLOAD_BYTES, PRESETS, JobError, TrainSettings, check_upload, validate_settings
 from ui import state, teacher
 from ui.dashboard import live_dashboard
 from ui.jobs import current_run, devices, format_bytes, format_duration, manager, publish_run, set_current_run
 
 state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
 
-KNOB = "train_{}"  # session key of each TrainSettings field (kept while the page is not shown)
+KNOB = "train_{}"  # session key of each TrainSettings field on the form (kept while the page is not shown)
 BUNDLED = "Shakespeare (bundled, about 1 MB)"
 UPLOAD = "Upload my own .txt file"
 
@@ -52,21 +54,24 @@ FLOAT_KNOBS = {
     "weight_decay": ("weight decay", 0.0, 1.0, "%.2f"),
 }
 MAIN = ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "max_iters", "lr", "dropout")
+TEXT_KNOBS = ("tokenizer", "probe", "sample_prompt")
+FORM_KNOBS = (*INT_KNOBS, *FLOAT_KNOBS, *TEXT_KNOBS)  # the rest come from the preset as they are
 
 
 def apply_preset() -> None:
-    preset = PRESETS[st.session_state["train_preset"]]
-    for f in fields(TrainSettings):
-        st.session_state[KNOB.format(f.name)] = getattr(preset.settings, f.name)
+    preset = TRAINING_PRESETS[st.session_state["train_preset"]]
+    for name in FORM_KNOBS:
+        value = getattr(preset.settings, name)
+        st.session_state[KNOB.format(name)] = "" if value is None else value  # a text box shows None as ""
 
 
 def init_knobs() -> None:
     """Plain session keys (not widget keys) hold the choices, so they survive page switches."""
-    if st.session_state.get("train_preset") not in PRESETS:
-        st.session_state["train_preset"] = next(iter(PRESETS))
+    if st.session_state.get("train_preset") not in TRAINING_PRESETS:
+        st.session_state["train_preset"] = next(iter(TRAINING_PRESETS))
     st.session_state.setdefault("train_corpus", BUNDLED)
     st.session_state.setdefault("train_device", devices()[0].key)
-    if any(KNOB.format(f.name) not in st.session_state for f in fields(TrainSettings)):
+    if any(KNOB.format(name) not in st.session_state for name in FORM_KNOBS):
         apply_preset()
 
 
@@ -82,12 +87,13 @@ def knob(name: str, where) -> None:
 
 
 def settings_from_knobs() -> TrainSettings:
-    values = {f.name: st.session_state[KNOB.format(f.name)] for f in fields(TrainSettings)}
+    values = {name: st.session_state[KNOB.format(name)] for name in FORM_KNOBS}
     for name in INT_KNOBS:
         values[name] = int(values[name])
     for name in FLOAT_KNOBS:
         values[name] = float(values[name])
-    return TrainSettings(**values)
+    values["sample_prompt"] = values["sample_prompt"] or None  # empty: the worker's default
+    return TRAINING_PRESETS[st.session_state["train_preset"]].settings.with_changes(**values)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -136,8 +142,8 @@ def knobs_section() -> None:
         bound["on_change"]()
         apply_preset()
 
-    st.selectbox("Preset", list(PRESETS), key=bound["key"], on_change=preset_chosen)
-    preset = PRESETS[st.session_state["train_preset"]]
+    st.selectbox("Preset", list(TRAINING_PRESETS), key=bound["key"], on_change=preset_chosen)
+    preset = TRAINING_PRESETS[st.session_state["train_preset"]]
     st.caption(preset.description)
     st.selectbox(
         "Tokenizer",
@@ -171,7 +177,7 @@ def device_section() -> str:
         format_func=lambda k: labels[k],
         **state.bind("train_device", clamp=lambda k: k if k in keys else keys[0]),
     )
-    if PRESETS[st.session_state["train_preset"]].wants_gpu and not any(k.startswith("cuda") for k in keys):
+    if TRAINING_PRESETS[st.session_state["train_preset"]].wants_gpu and not any(k.startswith("cuda") for k in keys):
         st.warning("This preset is meant for a GPU and none is available here: on the CPU it will be slow.")
     return device
 
@@ -218,7 +224,7 @@ def estimate_section(cfg: GPTConfig, settings: TrainSettings, device: str) -> bo
         return False
     if device_memory and mem.total_bytes > 0.9 * device_memory:
         st.warning(f"This may not fit in the {format_bytes(device_memory)} of {device}: lower the batch size.")
-    busy = any(e.device == device and e.state == "running" for e in manager().queue())
+    busy = any(e.device == device and e.state == RunState.RUNNING for e in manager().queue())
     probe = measured_probe(cfg, settings.batch_size, device, busy)
     if probe is None:
         cols[2].metric("estimated time", "–")
@@ -291,8 +297,8 @@ settings = settings_from_knobs()
 if text is not None:
     try:
         stats = cached_corpus_stats(text, settings.tokenizer, settings.block_size)
-        cfg = validate_settings(settings, stats.vocab_size)
-    except (EstimateError, JobError) as exc:
+        cfg = settings.validate(stats.vocab_size, max_lr=APP_MAX_LR)
+    except (EstimateError, SettingsError, ConfigError) as exc:
         st.error(f"These settings cannot be trained: {exc}")
     else:
         st.caption(f"Corpus: {stats.tokens:,} tokens with this tokenizer; 90% train, 10% validate.")

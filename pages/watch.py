@@ -7,7 +7,14 @@ import pandas as pd
 import streamlit as st
 
 from gpt import visible
-from gpt.runs import SCORE_KINDS, ProbeRecord, head_score_series, probe_file, read_probe_records, read_probe_weights
+from gpt.runs import (
+    SCORE_KINDS,
+    ProbeRecord,
+    head_score_series,
+    probe_file,
+    read_probe_records,
+    read_probe_weights,
+)
 from ui import figures, state
 from ui.jobs import current_run, manager, publish_run, set_current_run
 from ui.render import show_figure

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from gpt import GPT, GenerationStep, get_tokenizer, preset
-from gpt.analysis import (
+from gpt.interpret.analysis import (
     compare_tokenizers,
     corpus_tokenizer,
     cosine_similarity_matrix,
@@ -23,7 +23,7 @@ from gpt.analysis import (
     top_token_rows,
     training_facts,
 )
-from gpt.catalog import DEFAULT_CORPUS
+from gpt.paths import DEFAULT_CORPUS
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from gpt import explain
+from gpt.interpret import explain
 from tests import helpers
 from tests.helpers import decode_array, figure_json
 

@@ -27,12 +27,14 @@ from bad_inputs import (
 from helpers import open_page, texts
 from streamlit.testing.v1 import AppTest
 
-import gpt.estimate
+import gpt.train.estimate
 from gpt.config import ConfigError, GPTConfig
-from gpt.data import DataError, check_fits, split_ids
-from gpt.estimate import EstimateError, ProbeResult, corpus_stats, memory_estimate, physical_memory
-from gpt.jobs import JobError, TrainSettings, check_upload, validate_settings
+from gpt.runs import JobError, check_upload
 from gpt.tokenizers import GPT2_EOT_ID, get_tokenizer
+from gpt.train import APP_MAX_LR, SettingsError, TrainSettings
+from gpt.train.data import DataError, check_fits, split_ids
+from gpt.train.device import physical_memory
+from gpt.train.estimate import EstimateError, ProbeResult, corpus_stats, memory_estimate
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 CORPUS = "To be, or not to be: that is the question. Whether 'tis nobler in the mind to suffer\n" * 4
@@ -117,12 +119,12 @@ def test_bad_configs_are_refused_by_name_before_any_memory_is_used(case: BadInpu
     settings = replace(TrainSettings(), **case.settings)
     if case.id == "too-big-for-memory":
         # Each knob is allowed; together they cannot fit: the Train page compares with the machine's memory.
-        cfg = validate_settings(settings, 65)
+        cfg = settings.validate(65, max_lr=APP_MAX_LR)
         memory = physical_memory()
         assert memory is not None and memory_estimate(cfg, settings.batch_size).total_bytes > memory
         return
-    with pytest.raises(JobError, match=re.escape(case.message)):
-        validate_settings(settings, 65)
+    with pytest.raises((SettingsError, ConfigError), match=re.escape(case.message)):
+        settings.validate(65, max_lr=APP_MAX_LR)
     model_fields = {k: v for k, v in case.settings.items() if k in ("n_layer", "n_head", "n_embd")}
     if model_fields:  # the model's own config refuses it too, before a single weight exists
         with pytest.raises(ConfigError, match=re.escape(case.message)):
@@ -181,7 +183,7 @@ def train_page(monkeypatch: pytest.MonkeyPatch):
     def fake_probe(cfg: GPTConfig, batch_size: int, device: str, **_: object) -> ProbeResult:
         return ProbeResult(device, 0.01, 3, 0.03, None, batch_size * cfg.block_size / 0.01, batch_size)
 
-    monkeypatch.setattr(gpt.estimate, "probe_in_subprocess", fake_probe)
+    monkeypatch.setattr(gpt.train.estimate, "probe_in_subprocess", fake_probe)
     yield lambda: open_page("train")
     streamlit.cache_data.clear()  # no fake measurement may reach another test
 

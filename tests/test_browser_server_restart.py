@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gpt.runs import read_run
+from gpt.runs.reader import read_run
 from tests.conftest import StreamlitServer, no_exception, start_small_run, wait_for_app
 from tests.helpers import wait_until
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from gpt.runs import list_runs
+from gpt.runs.reader import list_runs
 from tests.conftest import no_exception, screenshot, start_small_run, wait_for_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

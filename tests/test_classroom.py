@@ -13,7 +13,7 @@ from streamlit import config
 from streamlit.testing.v1 import AppTest
 from test_train_pages import fake_worker, no_exceptions, open_with_run  # noqa: F401 - fake_worker is a fixture
 
-from gpt.runs import read_run
+from gpt.runs.reader import read_run
 from ui.classroom import KEY_ENV, configured_key, is_classroom, is_local_address, key_matches
 
 KEY = "Correct-Horse-42"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gpt.data import (
+from gpt.train.data import (
     DataError,
     check_fits,
     decode_corpus,

@@ -5,17 +5,17 @@ from __future__ import annotations
 import pytest
 
 from gpt.config import preset
-from gpt.estimate import (
+from gpt.model import GPT
+from gpt.train.device import list_devices
+from gpt.train.estimate import (
     EstimateError,
     corpus_stats,
     count_params,
     estimate_run_seconds,
-    list_devices,
     measure_step_time,
     memory_estimate,
     probe_in_subprocess,
 )
-from gpt.model import GPT
 
 TINY = preset("tiny")
 

@@ -7,8 +7,9 @@ import math
 import pytest
 import torch
 
-from gpt import GPT, TraceOptions, explain, preset
+from gpt import GPT, TraceOptions, preset
 from gpt.attention import attention_steps
+from gpt.interpret import explain
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +85,7 @@ def test_what_if_switches_change_weights_as_the_maths_says(model: GPT) -> None:
     change = explain.weight_change(normal, unmasked, 0, 0)
     assert change.abs().max() > 0
     # without the division by sqrt(d_k) the same scores are sharper: lower entropy in layer 0
-    from gpt.head_scores import entropy
+    from gpt.interpret.head_scores import entropy
 
     assert entropy(unscaled.layers[0].steps(1).attn_weights) < entropy(normal.layers[0].steps(1).attn_weights)
     top = explain.top_next_tokens(normal, k=5)

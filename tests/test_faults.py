@@ -17,8 +17,8 @@ import pytest
 import torch
 
 from gpt.checkpoint import load_checkpoint, usable_checkpoint_dir
-from gpt.jobs import JobManager, TrainSettings
-from gpt.runs import RunInfo
+from gpt.runs import JobManager, RunInfo
+from gpt.train import TrainSettings
 from tests.conftest import TINY_CORPUS_TEXT
 from tests.helpers import wait_until
 

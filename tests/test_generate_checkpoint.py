@@ -75,7 +75,7 @@ def test_bad_sampling_settings_are_refused() -> None:
         generate(tiny_model(), [1], 10_000)
 
 
-def test_checkpoint_round_trip_gives_identical_logits(tmp_path) -> None:
+def test_save_then_load_gives_the_same_logits_tokenizer_and_meta(tmp_path) -> None:
     model = tiny_model(1)
     tokenizer = get_tokenizer("char", "abcdefgh")
     save_checkpoint(tmp_path / "ckpt", model, tokenizer, {"iter": 5})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gpt.head_scores import (
+from gpt.interpret.head_scores import (
     entropy,
     first_token_score,
     head_scores,

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from gpt.jobs import UPLOAD_NAME, WORKER_NICENESS, JobError, JobManager, TrainSettings, check_upload, sanitize_run_name
-from gpt.runs import list_runs, read_run
+from gpt.runs import JobError, JobManager, check_upload, list_runs, read_run, sanitize_run_name
+from gpt.runs.inputs import UPLOAD_NAME
+from gpt.runs.worker import WORKER_NICENESS
+from gpt.train import TrainSettings
 from tests.helpers import wait_until
 
 FAKE_WORKER = (sys.executable, str(Path(__file__).with_name("fake_train_worker.py")))
@@ -242,7 +244,8 @@ def test_workers_die_with_their_server(isolated_runs_dir: Path, tmp_path: Path) 
     server_code = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from gpt.jobs import JobManager, TrainSettings\n"
+        "from gpt.runs import JobManager\n"
+        "from gpt.train import TrainSettings\n"
         f"settings = TrainSettings(**{TINY.to_dict()!r})\n"
         f"manager = JobManager(Path({str(isolated_runs_dir)!r}), background=False)\n"
         f"print(manager.submit('orphan', settings, 'cpu', upload=Path({str(corpus)!r}).read_bytes()), flush=True)\n"

@@ -1,4 +1,8 @@
-"""Labs 1, 4, 5, 8: the attention worked examples reproduce their sources' printed numbers."""
+"""Labs 1, 4, 5, 8: the attention worked examples reproduce their sources' printed numbers.
+
+The printed numbers live next to each lab's maths (``gpt.labs.<lab>.BOOK_*``, ``ARTICLE_*``, ``LECTURE_*``),
+where the page's "book check" lines read them too.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import torch
 from gpt.labs import averaging, dessert, fox, journey
 
 
-def close4(actual: torch.Tensor, printed: list) -> None:
+def close4(actual: torch.Tensor, printed) -> None:
     """Equal to the source's printed values at its 4 decimals."""
     assert torch.allclose(actual.double(), torch.tensor(printed, dtype=torch.float64), atol=5e-5, rtol=0), actual
 
@@ -19,11 +23,12 @@ def close4(actual: torch.Tensor, printed: list) -> None:
 
 
 def test_journey_scores_and_softmax_match_the_book():
-    view = journey.query_view(journey.journey_inputs(), 1)
-    close4(view.attn_scores, [0.9544, 1.4950, 1.4754, 0.8434, 0.7070, 1.0865])
-    close4(view.attn_weights, [0.1385, 0.2379, 0.2333, 0.1240, 0.1082, 0.1581])
-    close4(view.naive_weights, [0.1455, 0.2278, 0.2249, 0.1285, 0.1077, 0.1656])
-    close4(view.context_vec, [0.4419, 0.6515, 0.5683])
+    assert journey.JOURNEY_TOKENS[journey.BOOK_QUERY_INDEX] == "journey"
+    view = journey.query_view(journey.journey_inputs(), journey.BOOK_QUERY_INDEX)
+    close4(view.attn_scores, journey.BOOK_SCORES_QUERY_2)
+    close4(view.attn_weights, journey.BOOK_WEIGHTS_QUERY_2)
+    close4(view.naive_weights, journey.BOOK_NAIVE_WEIGHTS_QUERY_2)
+    close4(view.context_vec, journey.BOOK_CONTEXT_QUERY_2)
 
 
 def test_journey_matches_a_hand_recomputation():
@@ -40,19 +45,11 @@ def test_journey_matches_a_hand_recomputation():
 
 def test_full_matrix_and_all_context_vectors_match_the_book():
     steps = journey.simplified_steps(journey.journey_inputs())
-    close4(steps.attn_weights[0], [0.2098, 0.2006, 0.1981, 0.1242, 0.1220, 0.1452])
-    close4(steps.attn_weights[5], [0.1385, 0.2184, 0.2128, 0.1420, 0.0988, 0.1896])
-    close4(
-        steps.context_vec,
-        [
-            [0.4421, 0.5931, 0.5790],
-            [0.4419, 0.6515, 0.5683],
-            [0.4431, 0.6496, 0.5671],
-            [0.4304, 0.6298, 0.5510],
-            [0.4671, 0.5910, 0.5266],
-            [0.4177, 0.6503, 0.5645],
-        ],
-    )
+    assert sorted(journey.BOOK_ALL_WEIGHTS_ROWS) == [0, 5]
+    for row, printed in journey.BOOK_ALL_WEIGHTS_ROWS.items():
+        close4(steps.attn_weights[row], printed)
+    assert len(journey.BOOK_ALL_CONTEXT) == 6
+    close4(steps.context_vec, journey.BOOK_ALL_CONTEXT)
     assert torch.allclose(steps.attn_weights.sum(-1), torch.ones(6))
 
 
@@ -67,53 +64,76 @@ def test_naive_softmax_overflows_but_torch_softmax_does_not():
 
 def test_trainable_weights_reproduce_section_3_4():
     x = journey.journey_inputs()
-    w = journey.rand_qkv_weights(3, 2, 123)
+    w = journey.rand_qkv_weights(3, journey.BOOK_D_OUT, journey.BOOK_RAND_SEED)
     proj = journey.project_and_attend(x, w, causal=False)
-    close4(proj.queries[1], [0.4306, 1.4551])
-    close4(proj.steps.raw_scores[1], [1.2705, 1.8524, 1.8111, 1.0795, 0.5577, 1.5440])
-    close4(proj.steps.attn_weights[1], [0.1500, 0.2264, 0.2199, 0.1311, 0.0906, 0.1820])
-    close4(proj.steps.context_vec[1], [0.3061, 0.8210])
-    close4(proj.steps.context_vec[0], [0.2996, 0.8053])
+    close4(proj.queries[1], journey.BOOK_TRAINABLE_QUERY_2)
+    close4(proj.steps.raw_scores[1], journey.BOOK_TRAINABLE_SCORES_2)
+    close4(proj.steps.attn_weights[1], journey.BOOK_TRAINABLE_WEIGHTS_2)
+    close4(proj.steps.context_vec[1], journey.BOOK_TRAINABLE_CONTEXT_2)
+    close4(proj.steps.context_vec[0], journey.BOOK_TRAINABLE_CONTEXT_1)
 
 
 def test_linear_weights_and_causal_mask_reproduce_section_3_5():
     x = journey.journey_inputs()
-    (w,) = journey.linear_qkv_weights(3, 2, 789)
+    (w,) = journey.linear_qkv_weights(3, journey.BOOK_D_OUT, journey.BOOK_LINEAR_SEED)
     proj = journey.project_and_attend(x, w, causal=False)
-    close4(proj.steps.context_vec[0], [-0.0739, 0.0713])
+    close4(proj.steps.context_vec[0], journey.BOOK_LINEAR_CONTEXT_1)
     both = journey.causal_two_ways(proj)
-    close4(both.renormalised[1], [0.5517, 0.4483, 0, 0, 0, 0])
-    close4(both.minus_inf_way[2], [0.3800, 0.3097, 0.3103, 0, 0, 0])
+    assert sorted(journey.BOOK_RENORMALISED_ROWS) == [1] and sorted(journey.BOOK_CAUSAL_ROWS) == [2]
+    close4(both.renormalised[1], journey.BOOK_RENORMALISED_ROWS[1])
+    close4(both.minus_inf_way[2], journey.BOOK_CAUSAL_ROWS[2])
     assert both.max_abs_diff < 1e-6
     assert not torch.allclose(both.zeroed.sum(-1), torch.ones(6))  # zeroing alone breaks the row sums
     assert torch.allclose(both.renormalised.sum(-1), torch.ones(6))
 
 
 def test_dropout_reproduces_the_books_pattern_and_scales_survivors():
-    dropped = journey.dropout_weights(torch.ones(6, 6), 0.5, 123)
-    assert dropped[0].tolist() == [2.0, 2.0, 0.0, 2.0, 2.0, 0.0]
-    assert dropped[1].tolist() == [0.0, 0.0, 0.0, 2.0, 0.0, 2.0]
+    p, seed = journey.BOOK_DROPOUT_P, journey.BOOK_DROPOUT_SEED
+    dropped = journey.dropout_weights(torch.ones(6, 6), p, seed)
+    assert sorted(journey.BOOK_DROPOUT_ONES_ROWS) == [0, 1]
+    assert dropped[0].tolist() == list(journey.BOOK_DROPOUT_ONES_ROWS[0])
+    assert dropped[1].tolist() == list(journey.BOOK_DROPOUT_ONES_ROWS[1])
     assert torch.equal(journey.dropout_weights(torch.ones(6, 6), 0.0), torch.ones(6, 6))
-    (w,) = journey.linear_qkv_weights(3, 2, 789)
+    (w,) = journey.linear_qkv_weights(3, journey.BOOK_D_OUT, journey.BOOK_LINEAR_SEED)
     causal = journey.project_and_attend(journey.journey_inputs(), w, causal=True).steps.attn_weights
-    on_weights = journey.dropout_weights(causal, 0.5, 123)  # the book's sect. 3.5.2 printout
-    close4(on_weights[2], [0.7599, 0.6194, 0.6206, 0, 0, 0])
-    close4(on_weights[5], [0, 0.3327, 0.3331, 0.3084, 0.3331, 0])
+    on_weights = journey.dropout_weights(causal, p, seed)  # the book's sect. 3.5.2 printout
+    assert sorted(journey.BOOK_DROPOUT_WEIGHTS_ROWS) == [2, 5]
+    close4(on_weights[2], journey.BOOK_DROPOUT_WEIGHTS_ROWS[2])
+    close4(on_weights[5], journey.BOOK_DROPOUT_WEIGHTS_ROWS[5])
     with pytest.raises(ValueError):
         journey.dropout_weights(torch.ones(2, 2), 1.0)
 
 
 def test_two_heads_reproduce_section_3_6():
-    mh = journey.multi_head(journey.journey_inputs(), d_out=2, n_heads=2, seed=123)
+    mh = journey.multi_head(
+        journey.journey_inputs(), d_out=journey.BOOK_D_OUT, n_heads=journey.BOOK_HEADS, seed=journey.BOOK_HEADS_SEED
+    )
     assert mh.context_vec.shape == (6, 4)
-    close4(mh.context_vec[0], [-0.4519, 0.2216, 0.4772, 0.1063])
-    close4(mh.context_vec[5], [-0.5299, -0.1081, 0.5077, 0.3493])
+    close4(mh.context_vec[0], journey.BOOK_HEADS_CONTEXT_FIRST)
+    close4(mh.context_vec[5], journey.BOOK_HEADS_CONTEXT_LAST)
+
+
+def test_book_example_predicates():
+    x = journey.journey_inputs()
+    q, seed, d_out, heads = journey.BOOK_QUERY_INDEX, journey.BOOK_RAND_SEED, journey.BOOK_D_OUT, journey.BOOK_HEADS
+    assert journey.is_book_inputs(x) and journey.is_book_inputs(journey.JOURNEY_INPUTS)
+    assert journey.is_book_example(x.numpy().astype("float64"), q) and not journey.is_book_example(x, q + 1)
+    assert journey.is_book_trainable(x, seed, d_out) and not journey.is_book_trainable(x, seed, d_out + 1)
+    assert not journey.is_book_trainable(x, seed + 1, d_out)
+    assert journey.is_book_heads(x, heads, d_out, journey.BOOK_HEADS_SEED)
+    assert not journey.is_book_heads(x, heads + 1, d_out, journey.BOOK_HEADS_SEED)
+    edited = x.clone()
+    edited[0, 0] = 2.0
+    assert not journey.is_book_inputs(edited) and not journey.is_book_example(edited, q)
+    assert not journey.is_book_trainable(edited, seed, d_out)
+    assert not journey.is_book_heads(edited, heads, d_out, journey.BOOK_HEADS_SEED)
+    assert not journey.is_book_inputs(x[:5])  # another shape is never the book's example
 
 
 def test_editing_an_input_changes_the_result_and_bad_query_is_rejected():
     x = journey.journey_inputs()
     x[0, 0] = 2.0
-    assert journey.query_view(x, 1).attn_scores[0] != pytest.approx(0.9544, abs=1e-3)
+    assert journey.query_view(x, 1).attn_scores[0] != pytest.approx(journey.BOOK_SCORES_QUERY_2[0], abs=1e-3)
     with pytest.raises(ValueError):
         journey.query_view(x, 6)
 
@@ -123,8 +143,7 @@ def test_editing_an_input_changes_the_result_and_bad_query_is_rejected():
 
 def test_toy_positions_match_the_article():
     toy = fox.toy_positions(4)
-    assert torch.allclose(toy.combined[0], torch.tensor([1.1, 0.1, 0.1, 0.1], dtype=torch.float64))
-    assert torch.allclose(toy.combined[3], torch.tensor([0.4, 0.4, 0.4, 1.4], dtype=torch.float64))
+    assert torch.allclose(toy.combined, torch.tensor(fox.ARTICLE_TOY_INPUTS, dtype=torch.float64))
 
 
 def test_fox_exact_arithmetic_and_the_articles_slips():
@@ -146,14 +165,21 @@ def test_three_ways_to_average_agree():
     ways = averaging.three_ways(x)
     assert ways.all_close and ways.max_abs_diff < 1e-6
     assert torch.allclose(ways.loop[0, 1], (x[0, 0] + x[0, 1]) / 2)
-    close4(x[0, 0], [0.1808, -0.0700])
+    close4(x[0, 0], averaging.LECTURE_X_0_0)
 
 
 def test_karpathy_head_weights_are_data_dependent():
     demo = averaging.karpathy_head(scale=False)
+    assert demo.queries.shape[-1] == averaging.LECTURE_HEAD_SIZE
     w = demo.steps.attn_weights[0]
-    close4(w[1, :2], [0.1574, 0.8426])
-    close4(w[2, :3], [0.2088, 0.1646, 0.6266])
+    assert sorted(averaging.LECTURE_HEAD_WEIGHTS_ROWS) == [1, 2]
+    close4(w[1, :2], averaging.LECTURE_HEAD_WEIGHTS_ROWS[1])
+    close4(w[2, :3], averaging.LECTURE_HEAD_WEIGHTS_ROWS[2])
+    size = averaging.LECTURE_HEAD_SIZE
+    assert averaging.is_lecture_example(averaging.KARPATHY_SEED, size, False)
+    assert not averaging.is_lecture_example(averaging.KARPATHY_SEED, size, True)
+    assert not averaging.is_lecture_example(averaging.KARPATHY_SEED, size // 2, False)
+    assert not averaging.is_lecture_example(averaging.KARPATHY_SEED + 1, size, False)
     assert not torch.allclose(w, averaging.tril_weights(8))
 
 
@@ -162,11 +188,11 @@ def test_karpathy_head_weights_are_data_dependent():
 
 def test_dessert_dictionary_ids_and_embedding():
     dc = dessert.build_dictionary(dessert.DESSERT_SENTENCE)
-    assert dc == {"Life": 0, "dessert": 1, "eat": 2, "first": 3, "is": 4, "short": 5}
-    assert dessert.sentence_ids(dessert.DESSERT_SENTENCE, dc) == [0, 4, 5, 2, 1, 3]
+    assert dc == dict(dessert.ARTICLE_DICTIONARY)
+    assert dessert.sentence_ids(dessert.DESSERT_SENTENCE, dc) == list(dessert.ARTICLE_IDS)
     emb = dessert.dessert_embedding(len(dc))
     assert emb.shape == (6, 3)
-    embedded = emb[torch.tensor([0, 4, 5, 2, 1, 3])]
+    embedded = emb[torch.tensor(dessert.ARTICLE_IDS)]
     att = dessert.dessert_attention(embedded, 2, 4)
     assert att.steps.context_vec.shape == (6, 4)
     q, k = embedded @ att.w_query.T, embedded @ att.w_key.T

@@ -5,53 +5,55 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gpt.catalog import DEFAULT_CORPUS
 from gpt.labs import bigram, embedding, sliding_window
+from gpt.paths import DEFAULT_CORPUS
 from gpt.tokenizers import get_tokenizer
 
 
 def test_embedding_weights_match_the_book():
-    w = embedding.embedding_weights(6, 3, 123)
-    printed = [
-        [0.3374, -0.1778, -0.1690],
-        [0.9178, 1.5810, 1.3010],
-        [1.2753, -0.2010, -0.1606],
-        [-0.4015, 0.9666, -1.1481],
-        [-1.1589, 0.3255, -0.6315],
-        [-2.8400, -0.7849, -1.4096],
-    ]
-    assert torch.allclose(w, torch.tensor(printed), atol=5e-5)
+    w = embedding.embedding_weights(embedding.BOOK_VOCAB_SIZE, embedding.BOOK_DIM, embedding.BOOK_SEED)
+    assert w.shape == (len(embedding.BOOK_WEIGHTS), len(embedding.BOOK_WEIGHTS[0]))
+    assert torch.allclose(w, torch.tensor(embedding.BOOK_WEIGHTS), atol=5e-5)
+    vocab, dim, seed = embedding.BOOK_VOCAB_SIZE, embedding.BOOK_DIM, embedding.BOOK_SEED
+    assert embedding.is_book_example(vocab, dim, seed)
+    assert not embedding.is_book_example(vocab + 1, dim, seed)
+    assert not embedding.is_book_example(vocab, dim + 1, seed)
+    assert not embedding.is_book_example(vocab, dim, seed + 1)
 
 
 def test_lookup_equals_one_hot_matmul_and_picks_rows():
-    w = embedding.embedding_weights(6, 3, 123)
-    res = embedding.lookup(w, [2, 3, 5, 1])
-    assert torch.equal(res.looked_up, w[[2, 3, 5, 1]])
+    w = embedding.embedding_weights(embedding.BOOK_VOCAB_SIZE, embedding.BOOK_DIM, embedding.BOOK_SEED)
+    res = embedding.lookup(w, embedding.BOOK_IDS)
+    assert torch.equal(res.looked_up, w[list(embedding.BOOK_IDS)])
     assert res.max_abs_diff == 0.0
-    assert res.one_hot.sum(dim=1).tolist() == [1.0] * 4 and res.one_hot[0, 2] == 1.0
-    assert torch.allclose(res.looked_up[2], torch.tensor([-2.8400, -0.7849, -1.4096]), atol=5e-5)
+    assert res.one_hot.sum(dim=1).tolist() == [1.0] * 4 and res.one_hot[0, embedding.BOOK_IDS[0]] == 1.0
+    printed_row = embedding.BOOK_WEIGHTS[embedding.BOOK_IDS[2]]  # ID 5: the last row
+    assert torch.allclose(res.looked_up[2], torch.tensor(printed_row), atol=5e-5)
     with pytest.raises(ValueError, match="outside the vocabulary"):
         embedding.lookup(w, [6])
 
 
 def test_sliding_windows_reproduce_the_books_batch():
-    ids = get_tokenizer("gpt2").encode(sliding_window.VERDICT_OPENING)
-    first = sliding_window.sliding_windows(ids, 4, 1)[:2]
-    assert first[0].input_ids == (40, 367, 2885, 1464) and first[0].target_ids == (367, 2885, 1464, 1807)
-    assert first[1].input_ids == (367, 2885, 1464, 1807) and first[1].target_ids == (2885, 1464, 1807, 3619)
-    no_overlap = sliding_window.sliding_windows(ids, 4, 4)
-    printed_inputs = [
-        (40, 367, 2885, 1464),
-        (1807, 3619, 402, 271),
-        (10899, 2138, 257, 7026),
-        (15632, 438, 2016, 257),
-        (922, 5891, 1576, 438),
-        (568, 340, 373, 645),
-        (1049, 5975, 284, 502),
-        (284, 3285, 326, 11),
-    ]
-    assert [p.input_ids for p in no_overlap[:8]] == printed_inputs
-    assert no_overlap[7].target_ids == (3285, 326, 11, 287)
+    ids = get_tokenizer(sliding_window.BOOK_TOKENIZER).encode(sliding_window.VERDICT_OPENING)
+    length, (overlapping, disjoint) = sliding_window.BOOK_MAX_LENGTH, sliding_window.BOOK_STRIDES
+    first = sliding_window.sliding_windows(ids, length, overlapping)[:2]
+    assert len(sliding_window.BOOK_STRIDE_1_PAIRS) == 2
+    for pair, (printed_input, printed_target) in zip(first, sliding_window.BOOK_STRIDE_1_PAIRS, strict=True):
+        assert pair.input_ids == printed_input and pair.target_ids == printed_target
+    no_overlap = sliding_window.sliding_windows(ids, length, disjoint)
+    assert len(sliding_window.BOOK_STRIDE_4_INPUTS) == 8
+    assert [p.input_ids for p in no_overlap[:8]] == list(sliding_window.BOOK_STRIDE_4_INPUTS)
+    assert no_overlap[7].target_ids == sliding_window.BOOK_STRIDE_4_LAST_TARGET
+
+
+def test_sliding_window_book_example_predicate():
+    text, tok, length = sliding_window.VERDICT_OPENING, sliding_window.BOOK_TOKENIZER, sliding_window.BOOK_MAX_LENGTH
+    for stride in sliding_window.BOOK_STRIDES:
+        assert sliding_window.is_book_example(tok, text, length, stride)
+        assert not sliding_window.is_book_example("char", text, length, stride)
+        assert not sliding_window.is_book_example(tok, text + " More.", length, stride)
+        assert not sliding_window.is_book_example(tok, text, length + 1, stride)
+    assert not sliding_window.is_book_example(tok, text, length, 2)
 
 
 def test_windows_against_independent_slicing_and_overlap_counts():

@@ -20,9 +20,9 @@ def test_score_variance_grows_with_head_size_and_scaling_fixes_it():
 
 def test_softmax_sharpening_matches_the_lecture():
     soft = scaling.sharpen(scaling.KARPATHY_SCORES, 1)
-    sharp = scaling.sharpen(scaling.KARPATHY_SCORES, 8)
-    assert torch.allclose(soft, torch.tensor([0.1925, 0.1426, 0.2351, 0.1426, 0.2872]), atol=5e-5)
-    assert torch.allclose(sharp, torch.tensor([0.0326, 0.0030, 0.1615, 0.0030, 0.8000]), atol=5e-5)
+    sharp = scaling.sharpen(scaling.KARPATHY_SCORES, scaling.LECTURE_SHARPEN_FACTOR)
+    assert torch.allclose(soft, torch.tensor(scaling.LECTURE_SOFTMAX), atol=5e-5)
+    assert torch.allclose(sharp, torch.tensor(scaling.LECTURE_SHARPENED), atol=5e-5)
     assert scaling.entropy_bits(sharp) < scaling.entropy_bits(soft) < math.log2(5)
 
 

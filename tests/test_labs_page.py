@@ -12,7 +12,9 @@ import math
 import pytest
 from helpers import open_page
 
-from gpt.labs import LABS
+from gpt.labs import LABS, dessert, embedding, fox, journey, scaling, sliding_window
+
+BOOK_SCORE_YOUR = journey.BOOK_SCORES_QUERY_2[0]  # the book's score of "Your" for the query "journey"
 
 
 def edit(at, key: str, row: int, column: str, value: float) -> None:
@@ -49,14 +51,15 @@ def test_every_lab_renders_cleanly_from_its_link(lab_id):
 def test_journey_shows_book_numbers_and_recomputes_after_a_cell_edit():
     at = open_page("labs", lab="journey")
     scores = table_with_index(at, "score ω")
-    assert scores.loc["score ω", "Your"] == pytest.approx(0.9544, abs=5e-5)
-    assert scores.loc["softmax α", "journey"] == pytest.approx(0.2379, abs=5e-5)
+    assert scores.loc["score ω", "Your"] == pytest.approx(BOOK_SCORE_YOUR, abs=5e-5)
+    assert scores.loc["softmax α", "journey"] == pytest.approx(journey.BOOK_WEIGHTS_QUERY_2[1], abs=5e-5)
+    assert list(scores.loc["book: score"]) == list(journey.BOOK_SCORES_QUERY_2)
     edit(at, "lab_journey_inputs", 0, "x1", 1.0)  # "Your" = [1.0, 0.15, 0.89]
     scores = table_with_index(at, "score ω")
     assert scores.loc["score ω", "Your"] == pytest.approx(1.0 * 0.55 + 0.15 * 0.87 + 0.89 * 0.66, abs=1e-4)
     assert "book: score" not in scores.index  # the book rows only show for the book's inputs
     at.button(key="lab_journey_inputs_reset").click().run()
-    assert table_with_index(at, "score ω").loc["score ω", "Your"] == pytest.approx(0.9544, abs=5e-5)
+    assert table_with_index(at, "score ω").loc["score ω", "Your"] == pytest.approx(BOOK_SCORE_YOUR, abs=5e-5)
 
 
 def test_journey_empty_cell_gives_a_message_not_a_traceback():
@@ -86,10 +89,10 @@ def test_selector_writes_the_lab_into_the_url():
 def test_fox_says_plainly_where_the_article_is_wrong():
     at = open_page("labs", lab="fox")
     warning = " ".join(w.value for w in at.warning)
-    assert "does not hold for 7 of 9 scores" in warning and "0.94" in warning
+    assert "does not hold for 7 of 9 scores" in warning and f"{sum(fox.ARTICLE_WEIGHTS):.2f}" in warning
     table = table_with_index(at, "jumps", "exact score")
     assert table.loc["The", "exact score"] == pytest.approx(0.27)
-    assert table.loc["The", "article prints"] == pytest.approx(0.28)
+    assert table.loc["The", "article prints"] == pytest.approx(fox.ARTICLE_SCORES[0])
     edit(at, "lab_fox_query", 0, "d0", 1.0)
     assert table_with_index(at, "jumps", "exact score").loc["The", "exact score"] == pytest.approx(
         0.1 + 0.06 + 0.03 + 0.16
@@ -99,9 +102,9 @@ def test_fox_says_plainly_where_the_article_is_wrong():
 def test_embedding_lookup_follows_edited_ids():
     at = open_page("labs", lab="embedding")
     lookup = table_with_index(at, "ID 5", "d0")
-    assert list(lookup.loc["ID 5"]) == pytest.approx([-2.8400, -0.7849, -1.4096], abs=5e-5)
+    assert list(lookup.loc["ID 5"]) == pytest.approx(embedding.BOOK_WEIGHTS[5], abs=5e-5)
     edit(at, "lab_emb_ids", 0, "token ID 0", 4)
-    assert list(table_with_index(at, "ID 4", "d0").loc["ID 4"]) == pytest.approx([-1.1589, 0.3255, -0.6315], abs=5e-5)
+    assert list(table_with_index(at, "ID 4", "d0").loc["ID 4"]) == pytest.approx(embedding.BOOK_WEIGHTS[4], abs=5e-5)
     edit(at, "lab_emb_ids", 0, "token ID 0", 9)
     assert not at.exception and any("outside the vocabulary" in e.value for e in at.error)
 
@@ -109,10 +112,10 @@ def test_embedding_lookup_follows_edited_ids():
 def test_sliding_window_stride_equal_to_length_means_no_overlap():
     at = open_page("labs", lab="sliding-window")
     first = table_with_index(at, "start 0")
-    assert list(first.loc["start 0"]) == [40, 367, 2885, 1464]
+    assert list(first.loc["start 0"]) == list(sliding_window.BOOK_STRIDE_1_PAIRS[0][0])
     at.slider(key="lab_sw_stride").set_value(4).run()
     assert any("no overlap" in s.value for s in at.success)
-    assert list(table_with_index(at, "start 4").loc["start 4"]) == [1807, 3619, 402, 271]
+    assert list(table_with_index(at, "start 4").loc["start 4"]) == list(sliding_window.BOOK_STRIDE_4_INPUTS[1])
 
 
 def test_averaging_three_ways_agree_after_an_edit():
@@ -161,7 +164,7 @@ def test_typing_into_a_cell_in_a_real_browser_recomputes(streamlit_server, brows
     wait_for_app(page)
     assert page.get_by_text("Page not found").count() == 0  # a fresh server's deep link opens cleanly
     tables = page.locator("[data-testid=stTable]")
-    assert "0.9544" in tables.first.inner_text()
+    assert f"{BOOK_SCORE_YOUR:.4f}" in tables.first.inner_text()
     grid = page.locator("[data-testid=stDataFrame]").first.bounding_box()
     row_height = grid["height"] / 7  # header + six tokens
     page.mouse.click(grid["x"] + grid["width"] * 0.45, grid["y"] + 1.5 * row_height)  # select "Your", x1
@@ -173,14 +176,15 @@ def test_typing_into_a_cell_in_a_real_browser_recomputes(streamlit_server, brows
     tables.first.filter(has_text="1.2679").wait_for(timeout=60_000)
     wait_for_app(page)
     screenshot(page, "labs_journey_edited")
-    assert "0.9544" not in tables.first.inner_text()
+    assert f"{BOOK_SCORE_YOUR:.4f}" not in tables.first.inner_text()
     assert page.locator("[data-testid=stException]").count() == 0
 
 
 def test_dessert_embedding_edit_flows_into_attention():
     at = open_page("labs", lab="dessert")
     before = table_with_index(at, "4: dessert", "e0").loc["4: dessert", "e0"]
-    assert before == pytest.approx(0.9178, abs=5e-5)  # row "dessert" of the seeded Embedding(6, 3)
+    assert dessert.DESSERT_SEED == embedding.BOOK_SEED  # so the embedding is the book's: "dessert" is its row 1
+    assert before == pytest.approx(embedding.BOOK_WEIGHTS[dessert.ARTICLE_DICTIONARY["dessert"]][0], abs=5e-5)
     edit(at, "lab_ds_emb_6_123", 1, "e0", 3.0)  # dictionary row 1 is "dessert"
     assert table_with_index(at, "4: dessert", "e0").loc["4: dessert", "e0"] == pytest.approx(3.0)
     assert not at.exception and not at.error
@@ -189,7 +193,7 @@ def test_dessert_embedding_edit_flows_into_attention():
 def test_scaling_sharpening_follows_edited_scores():
     at = open_page("labs", lab="scaling")
     sharp = table_with_column(at, "entropy (bits)")
-    assert sharp.iloc[1, 4] == pytest.approx(0.8000, abs=5e-5)
+    assert sharp.iloc[1, 4] == pytest.approx(scaling.LECTURE_SHARPENED[4], abs=5e-5)
     edit(at, "lab_sc_scores", 0, "s4", 0.0)  # the winner loses its lead: s2 = 0.3 is now the largest
     sharp = table_with_column(at, "entropy (bits)")
     assert sharp.iloc[1, 2] > sharp.iloc[1, 4]

@@ -12,7 +12,7 @@ import torch
 from helpers import decode_array, figure_by_title, open_page, texts
 
 from gpt import GPT, GPTConfig, SamplingSettings, generate, get_tokenizer, save_checkpoint, sinusoidal_positions
-from gpt.catalog import load_model
+from gpt.models import load_model
 
 CHAR = "random:shakespeare-char"
 SENTENCE = "to be or not to be"

@@ -12,7 +12,7 @@ from helpers import decode_array, figure_by_title, open_page, texts
 from safetensors.torch import save_file
 
 from gpt import GPT, GPTConfig, get_tokenizer, pretrained
-from gpt.catalog import available_models
+from gpt.models import available_models
 from ui import state
 
 CHAR = "random:shakespeare-char"

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from run_fixtures import PROBE_TOKENS, make_run
 
-from gpt.run_layout import read_jsonl
-from gpt.runs import (
+from gpt.runs.layout import read_jsonl
+from gpt.runs.reader import (
     downsample,
     eta_seconds,
     head_score_series,

@@ -10,8 +10,9 @@ import torch
 from safetensors.torch import load_file
 
 from gpt.checkpoint import load_checkpoint, load_optimizer_state
-from gpt.run_layout import read_jsonl
-from gpt.train import main
+from gpt.runs.layout import read_jsonl
+from gpt.train.cli import main
+from gpt.train.trainer import Trainer, TrainResult
 
 TINY = ["--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "16", "--batch-size", "8"]
 FAST = ["--eval-iters", "2", "--sample-tokens", "8", "--log-interval", "5", "--warmup-iters", "5"]
@@ -68,17 +69,39 @@ def test_loss_falls_and_every_contract_file_is_written(corpus: Path, tmp_path: P
     assert meta["train_options"]["lr"] == 3e-3 and meta["best_val_loss"] == summary["best_val_loss"]
 
 
-def test_checkpoint_round_trip_gives_identical_logits(corpus: Path, tmp_path: Path) -> None:
+def test_the_saved_checkpoint_reproduces_the_trained_model_and_optimizer(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Keep the Trainer so the model and optimizer still in memory can be compared with what was saved.
+    trainers: list[Trainer] = []
+    real_train = Trainer.train
+
+    def keep_trainer(self: Trainer) -> TrainResult:
+        trainers.append(self)
+        return real_train(self)
+
+    monkeypatch.setattr(Trainer, "train", keep_trainer)
     run = tmp_path / "run"
     assert train(corpus, run, "--max-iters", "10", "--eval-interval", "10") == 0
-    a = load_checkpoint(run / "checkpoint")
-    b = load_checkpoint(run / "checkpoint")
-    ids = torch.tensor([a.tokenizer.encode("the dog sat on")])
-    assert torch.equal(a.model(ids)[0], b.model(ids)[0])
+    (trainer,) = trainers
+    trained = trainer.model.eval()
+    loaded = load_checkpoint(run / "checkpoint")
+    assert loaded.meta["iter"] == trainer.iter == 10
+    ids = torch.tensor([loaded.tokenizer.encode("the dog sat on")])
+    with torch.no_grad():
+        assert torch.equal(trained(ids)[0], loaded.model(ids)[0])
+    saved_weights = loaded.model.state_dict()
+    for name, tensor in trained.state_dict().items():
+        assert torch.equal(tensor, saved_weights[name]), name
+
     state = load_optimizer_state(run / "checkpoint")
     assert len(state["param_groups"]) == 2  # decay / no-decay groups
     assert {g["weight_decay"] for g in state["param_groups"]} == {0.1, 0.0}
-    assert all(torch.is_tensor(s["exp_avg"]) for s in state["state"].values())
+    in_memory = trainer.optimizer_state()["state"]
+    assert sorted(state["state"]) == sorted(in_memory)
+    for pid, slots in in_memory.items():
+        for slot in ("exp_avg", "exp_avg_sq"):
+            assert torch.equal(state["state"][pid][slot], slots[slot]), (pid, slot)
 
 
 @pytest.mark.slow

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from gpt.checkpoint import CheckpointError, load_checkpoint, load_optimizer_state
-from gpt.run_files import export_model
-from gpt.train import main
+from gpt.runs.export import export_model
+from gpt.train.cli import main
 from tests.conftest import TINY_CORPUS_TEXT
 
 TINY = ["--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "16", "--batch-size", "4"]

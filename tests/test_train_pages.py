@@ -14,7 +14,7 @@ from helpers import decode_array, figure_by_title, figures, open_page, texts
 from run_fixtures import make_run
 from streamlit.testing.v1 import AppTest
 
-from gpt.runs import read_run
+from gpt.runs.reader import read_run
 
 FAKE_WORKER = shlex.join([sys.executable, str(Path(__file__).with_name("fake_train_worker.py"))])
 

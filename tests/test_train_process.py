@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gpt.checkpoint import load_checkpoint
-from gpt.run_layout import read_jsonl
+from gpt.runs.layout import read_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "16", "--batch-size", "8"]

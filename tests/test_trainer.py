@@ -9,13 +9,15 @@ import pytest
 import torch
 
 from gpt.config import preset
-from gpt.data import split_ids
 from gpt.model import GPT
-from gpt.trainer import TrainConfig, Trainer, TrainerCallbacks, cpu_threads, lr_at, make_optimizer, resolve_bf16
+from gpt.train.data import split_ids
+from gpt.train.device import choose_threads, resolve_bf16
+from gpt.train.settings import TrainSettings
+from gpt.train.trainer import Trainer, TrainerCallbacks, lr_at, make_optimizer
 
 
 def test_warmup_then_cosine_down_to_min_lr() -> None:
-    cfg = TrainConfig(lr=1e-3, min_lr=1e-4, warmup_iters=10, max_iters=110)
+    cfg = TrainSettings(lr=1e-3, min_lr=1e-4, warmup_iters=10, max_iters=110)
     lrs = [lr_at(i, cfg) for i in range(120)]
     assert lrs[0] < lrs[5] < lrs[9] < 1e-3  # linear warmup
     assert lrs[10] == pytest.approx(1e-3)  # peak right after warmup
@@ -26,7 +28,7 @@ def test_warmup_then_cosine_down_to_min_lr() -> None:
 
 def test_weight_decay_applies_to_matrices_only() -> None:
     model = GPT(preset("tiny"))
-    opt = make_optimizer(model, TrainConfig(weight_decay=0.1), "cpu")
+    opt = make_optimizer(model, TrainSettings(weight_decay=0.1), "cpu")
     decay, no_decay = opt.param_groups
     assert decay["weight_decay"] == 0.1 and no_decay["weight_decay"] == 0.0
     assert all(p.dim() == 2 for p in decay["params"]) and all(p.dim() == 1 for p in no_decay["params"])
@@ -35,9 +37,9 @@ def test_weight_decay_applies_to_matrices_only() -> None:
 
 
 def test_threads_auto_sizing() -> None:
-    assert cpu_threads(3) == 3  # asked for
-    assert 1 <= cpu_threads(0) <= (os.cpu_count() or 1)
-    assert cpu_threads(0, world_size=64) == 1  # never zero
+    assert choose_threads(3) == 3  # asked for
+    assert 1 <= choose_threads(0) <= (os.cpu_count() or 1)
+    assert choose_threads(0, world_size=64) == 1  # never zero
 
 
 def test_float32_is_never_autocast() -> None:
@@ -73,7 +75,7 @@ def tiny_trainer(callbacks: TrainerCallbacks, **cfg) -> Trainer:
         "log_interval": 5,
         "warmup_iters": 2,
     }
-    return Trainer(model, TrainConfig(**{**base, **cfg}), split_ids(data), torch.device("cpu"), callbacks)
+    return Trainer(model, TrainSettings(**{**base, **cfg}), split_ids(data), torch.device("cpu"), callbacks)
 
 
 def test_callbacks_see_logs_and_evaluations_and_loss_falls() -> None:

@@ -11,9 +11,8 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from gpt import TokenPiece
-from gpt.analysis import shown_token, token_label
-from gpt.tokenizers import Tokenizer
+from gpt import Tokenizer, TokenPiece
+from gpt.interpret import shown_token, token_label
 
 MAX_CHIPS = 400  # a 10,000-character text would otherwise send thousands of chips to the browser
 # Soft pastel backgrounds that stay readable on a projector; unknown tokens get a red outline.

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from gpt.jobs import JobError
-from gpt.runs import Metrics, RunInfo, eta_seconds, read_metrics, read_samples
+from gpt.runs import JobError, Metrics, RunInfo, eta_seconds, read_metrics, read_samples
 from ui import figures, state, teacher
 from ui.jobs import badge, format_duration, manager, md_escape, set_current_run
 from ui.render import show_figure

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from gpt.catalog import is_valid_run_id, runs_dir
-from gpt.estimate import DeviceInfo, list_devices
-from gpt.jobs import DEFAULT_COMMAND, MAX_QUEUED, JobManager
+from gpt import is_valid_run_id, runs_dir
+from gpt.runs import DEFAULT_COMMAND, MAX_QUEUED, JobManager
+from gpt.train import DeviceInfo, list_devices
 from ui.models import env_int
 
 RUN_KEY = "run"  # session state key and URL query parameter

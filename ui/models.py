@@ -14,8 +14,7 @@ from contextlib import contextmanager
 import streamlit as st
 import torch
 
-from gpt import LoadedModel, Trace, TraceOptions
-from gpt.catalog import load_model, model_version
+from gpt import LoadedModel, Trace, TraceOptions, load_model, model_version
 
 TRACE_CACHE_ENTRIES = 64
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from gpt.explain import clamp_index
+from gpt.interpret import explain
 from ui import state
 
 
@@ -25,6 +25,6 @@ def index_picker(label: str, key: str, n: int, fmt: Callable[[int], str] = str) 
             label,
             options=list(range(n)),
             format_func=fmt,
-            **state.bind(key, clamp=lambda v: clamp_index(v, n)),
+            **state.bind(key, clamp=lambda v: explain.clamp_index(v, n)),
         )
     )

@@ -6,10 +6,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from gpt import CheckpointError, LoadedModel, TokenPiece, pretrained, visible
-from gpt.analysis import shown_token
-from gpt.catalog import available_models, gpt2_dir
-from gpt.tokenizers import clean_text
+from gpt import CheckpointError, LoadedModel, TokenPiece, available_models, clean_text, gpt2_dir, pretrained, visible
+from gpt.interpret import shown_token
 from ui import state, teacher
 from ui.models import get_model, get_trace
 

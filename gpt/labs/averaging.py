@@ -16,6 +16,16 @@ from gpt.attention import AttentionSteps, attention_steps
 from gpt.labs._rng import seeded
 
 KARPATHY_SEED = 1337
+LECTURE_HEAD_SIZE = 16  # version 4's head
+# What the lecture prints, at 4 decimals: x[0, 0] of randn(4, 8, 2), and rows of version 4's (unscaled)
+# weights on batch 0 of randn(4, 8, 32), by row index.
+LECTURE_X_0_0 = (0.1808, -0.0700)
+LECTURE_HEAD_WEIGHTS_ROWS: dict[int, tuple[float, ...]] = {1: (0.1574, 0.8426), 2: (0.2088, 0.1646, 0.6266)}
+
+
+def is_lecture_example(seed: int, head_size: int, scale: bool) -> bool:
+    """The lecture's version 4 (its seed, head size 16, no scaling): LECTURE_HEAD_WEIGHTS_ROWS apply."""
+    return seed == KARPATHY_SEED and head_size == LECTURE_HEAD_SIZE and not scale
 
 
 def karpathy_x(batch: int = 4, time: int = 8, channels: int = 2, seed: int = KARPATHY_SEED) -> torch.Tensor:
@@ -98,7 +108,13 @@ def head_on(x: torch.Tensor, head_size: int, *, seed: int, scale: bool) -> HeadD
 
 
 def karpathy_head(
-    *, seed: int = KARPATHY_SEED, batch: int = 4, time: int = 8, channels: int = 32, head_size: int = 16, scale: bool
+    *,
+    seed: int = KARPATHY_SEED,
+    batch: int = 4,
+    time: int = 8,
+    channels: int = 32,
+    head_size: int = LECTURE_HEAD_SIZE,
+    scale: bool,
 ) -> HeadDemo:
     """Version 4 exactly as in the lecture: seed, x = randn(B, T, C), then key/query/value layers."""
     with seeded(seed):

@@ -1,4 +1,4 @@
-"""Lab 8: "Life is short, eat dessert first" (seed article 004).
+"""Lab 8: "Life is short, eat dessert first" (Sebastian Raschka's self-attention article; see ``gpt.labs.catalog``).
 
 The article builds a dictionary from the sentence's own words (sorted), maps the sentence to
 integer IDs and embeds it in 3 dimensions (6 words -> a 6x3 matrix). It stops there and names no
@@ -9,7 +9,9 @@ seed; we seed with 123 as the book does, and continue with one attention head wh
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import torch
 
@@ -18,6 +20,11 @@ from gpt.labs._rng import seeded
 from gpt.labs.embedding import embedding_weights
 
 DESSERT_SENTENCE = "Life is short, eat dessert first"
+# What the article prints: its dictionary of the sentence's words, and the sentence as IDs.
+ARTICLE_DICTIONARY: Mapping[str, int] = MappingProxyType(
+    {"Life": 0, "dessert": 1, "eat": 2, "first": 3, "is": 4, "short": 5}
+)
+ARTICLE_IDS: tuple[int, ...] = (0, 4, 5, 2, 1, 3)
 DESSERT_SEED = 123
 EMBED_DIM = 3
 

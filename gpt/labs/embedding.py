@@ -14,6 +14,20 @@ BOOK_SEED = 123
 BOOK_VOCAB_SIZE = 6
 BOOK_DIM = 3
 BOOK_IDS: tuple[int, ...] = (2, 3, 5, 1)
+# The weight the book prints for nn.Embedding(6, 3) after torch.manual_seed(123), at its 4 decimals.
+BOOK_WEIGHTS: tuple[tuple[float, ...], ...] = (
+    (0.3374, -0.1778, -0.1690),
+    (0.9178, 1.5810, 1.3010),
+    (1.2753, -0.2010, -0.1606),
+    (-0.4015, 0.9666, -1.1481),
+    (-1.1589, 0.3255, -0.6315),
+    (-2.8400, -0.7849, -1.4096),
+)
+
+
+def is_book_example(vocab_size: int, dim: int, seed: int) -> bool:
+    """The book's layer: its vocabulary size, embedding size and seed, so W is BOOK_WEIGHTS."""
+    return (vocab_size, dim, seed) == (BOOK_VOCAB_SIZE, BOOK_DIM, BOOK_SEED)
 
 
 def embedding_weights(vocab_size: int, dim: int, seed: int = BOOK_SEED) -> torch.Tensor:

@@ -1,4 +1,5 @@
-"""Lab 4: the one-hot + toy-position example and the "fox" query of seed article 000.
+"""Lab 4: the one-hot + toy-position example and the "fox" query of Siddharth T.'s article
+("Lets build a GPT style LLM from scratch - Part 2a"; the citation is in ``gpt.labs.catalog``).
 
 The article prints its arithmetic; we redo it exactly and keep the printed values next to it,
 because several printed scores do not match their own sums.
@@ -15,6 +16,13 @@ from gpt.attention import attention_steps
 
 FOUR_WORDS: tuple[str, ...] = ("The", "quick", "brown", "fox")
 TOY_POSITION_STEP = 0.1  # position p gets the constant vector 0.1 * (p + 1)
+# The article's one-hot + position inputs for the four words, as it prints them.
+ARTICLE_TOY_INPUTS: tuple[tuple[float, ...], ...] = (
+    (1.1, 0.1, 0.1, 0.1),
+    (0.2, 1.2, 0.2, 0.2),
+    (0.3, 0.3, 1.3, 0.3),
+    (0.4, 0.4, 0.4, 1.4),
+)
 
 FOX_TOKENS: tuple[str, ...] = ("The", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog")
 FOX_QUERY: tuple[float, ...] = (0.2, 0.3, 0.1, 0.4)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -30,11 +31,76 @@ BOOK_RAND_SEED = 123  # ch. 3.4.1: torch.rand weights
 BOOK_LINEAR_SEED = 789  # ch. 3.4.2 / 3.5: nn.Linear weights (SelfAttention_v2)
 BOOK_DROPOUT_SEED = 123  # ch. 3.5.2
 BOOK_HEADS_SEED = 123  # ch. 3.6.1
+BOOK_QUERY_INDEX = 1  # the book's query x(2) is "journey"
+BOOK_D_OUT = 2  # size of q, k, v in 3.4-3.6
+BOOK_HEADS = 2  # 3.6.1: two heads side by side
+BOOK_DROPOUT_P = 0.5  # 3.5.2
+
+# ---- what the book prints, at its 4 decimals: the page's "book check" lines and the tests ------
+# 3.3.1, query x(2) = "journey": scores, scores / their sum, softmax, context vector z(2)
+BOOK_SCORES_QUERY_2 = (0.9544, 1.4950, 1.4754, 0.8434, 0.7070, 1.0865)
+BOOK_NAIVE_WEIGHTS_QUERY_2 = (0.1455, 0.2278, 0.2249, 0.1285, 0.1077, 0.1656)
+BOOK_WEIGHTS_QUERY_2 = (0.1385, 0.2379, 0.2333, 0.1240, 0.1082, 0.1581)
+BOOK_CONTEXT_QUERY_2 = (0.4419, 0.6515, 0.5683)
+# 3.3.2, every token as the query: rows of softmax(X X^T) by row index, and all context vectors
+BOOK_ALL_WEIGHTS_ROWS: dict[int, tuple[float, ...]] = {
+    0: (0.2098, 0.2006, 0.1981, 0.1242, 0.1220, 0.1452),
+    5: (0.1385, 0.2184, 0.2128, 0.1420, 0.0988, 0.1896),
+}
+BOOK_ALL_CONTEXT: tuple[tuple[float, ...], ...] = (
+    (0.4421, 0.5931, 0.5790),
+    (0.4419, 0.6515, 0.5683),
+    (0.4431, 0.6496, 0.5671),
+    (0.4304, 0.6298, 0.5510),
+    (0.4671, 0.5910, 0.5266),
+    (0.4177, 0.6503, 0.5645),
+)
+# 3.4.1, torch.rand weights (BOOK_RAND_SEED, d_out 2), query "journey"; 3.4.2 SelfAttention_v1's first row
+BOOK_TRAINABLE_QUERY_2 = (0.4306, 1.4551)
+BOOK_TRAINABLE_SCORES_2 = (1.2705, 1.8524, 1.8111, 1.0795, 0.5577, 1.5440)
+BOOK_TRAINABLE_WEIGHTS_2 = (0.1500, 0.2264, 0.2199, 0.1311, 0.0906, 0.1820)
+BOOK_TRAINABLE_CONTEXT_2 = (0.3061, 0.8210)
+BOOK_TRAINABLE_CONTEXT_1 = (0.2996, 0.8053)
+# 3.4.2 / 3.5.1, nn.Linear weights (BOOK_LINEAR_SEED): SelfAttention_v2's first row, causal weights by row
+BOOK_LINEAR_CONTEXT_1 = (-0.0739, 0.0713)
+BOOK_RENORMALISED_ROWS: dict[int, tuple[float, ...]] = {1: (0.5517, 0.4483, 0, 0, 0, 0)}
+BOOK_CAUSAL_ROWS: dict[int, tuple[float, ...]] = {2: (0.3800, 0.3097, 0.3103, 0, 0, 0)}
+# 3.5.2, dropout with p = BOOK_DROPOUT_P after BOOK_DROPOUT_SEED: on a 6x6 matrix of ones, and on the causal weights
+BOOK_DROPOUT_ONES_ROWS: dict[int, tuple[float, ...]] = {0: (2, 2, 0, 2, 2, 0), 1: (0, 0, 0, 2, 0, 2)}
+BOOK_DROPOUT_WEIGHTS_ROWS: dict[int, tuple[float, ...]] = {
+    2: (0.7599, 0.6194, 0.6206, 0, 0, 0),
+    5: (0, 0.3327, 0.3331, 0.3084, 0.3331, 0),
+}
+# 3.6.1, MultiHeadAttentionWrapper (BOOK_HEADS_SEED, d_out 2, two heads): first and last rows of the 6x4 result
+BOOK_HEADS_CONTEXT_FIRST = (-0.4519, 0.2216, 0.4772, 0.1063)
+BOOK_HEADS_CONTEXT_LAST = (-0.5299, -0.1081, 0.5077, 0.3493)
 
 
 def journey_inputs() -> torch.Tensor:
     """The book's (6, 3) input embeddings."""
     return torch.tensor(JOURNEY_INPUTS, dtype=torch.float32)
+
+
+def is_book_inputs(inputs: object) -> bool:
+    """True for the book's six embeddings (a tensor, array or nested list, up to float rounding)."""
+    values = np.asarray(inputs, dtype=np.float64)
+    book = np.asarray(JOURNEY_INPUTS, dtype=np.float64)
+    return values.shape == book.shape and bool(np.allclose(values, book))
+
+
+def is_book_example(inputs: object, query_index: int) -> bool:
+    """The book's inputs and its query "journey": the BOOK_*_QUERY_2 numbers apply."""
+    return query_index == BOOK_QUERY_INDEX and is_book_inputs(inputs)
+
+
+def is_book_trainable(inputs: object, seed: int, d_out: int) -> bool:
+    """The book's 3.4.1 set-up: its inputs, torch.rand weights after BOOK_RAND_SEED, d_out 2."""
+    return seed == BOOK_RAND_SEED and d_out == BOOK_D_OUT and is_book_inputs(inputs)
+
+
+def is_book_heads(inputs: object, n_heads: int, d_out: int, seed: int) -> bool:
+    """The book's 3.6.1 set-up: its inputs, two heads of d_out 2 after BOOK_HEADS_SEED."""
+    return (n_heads, d_out, seed) == (BOOK_HEADS, BOOK_D_OUT, BOOK_HEADS_SEED) and is_book_inputs(inputs)
 
 
 # ---- 3.3: no trainable weights ---------------------------------------------------------------

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 import torch
 
 KARPATHY_SCORES: tuple[float, ...] = (0.1, -0.2, 0.3, -0.2, 0.5)  # the lecture's softmax example
+LECTURE_SHARPEN_FACTOR = 8  # the lecture multiplies the scores by 8
+# What the lecture prints, at 4 decimals: softmax(KARPATHY_SCORES) and softmax(8 * KARPATHY_SCORES).
+LECTURE_SOFTMAX: tuple[float, ...] = (0.1925, 0.1426, 0.2351, 0.1426, 0.2872)
+LECTURE_SHARPENED: tuple[float, ...] = (0.0326, 0.0030, 0.1615, 0.0030, 0.8000)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gpt.data import DataError
-from gpt.data import sliding_windows as window_tensors
+from gpt.train.data import DataError
+from gpt.train.data import sliding_windows as window_tensors
 
 # Opening of Edith Wharton's "The Verdict" (1908, public domain), the text the book samples from.
 VERDICT_OPENING = (
@@ -18,6 +18,37 @@ VERDICT_OPENING = (
     "great surprise to me to hear that, in the height of his glory, he had dropped his painting, married a "
     "rich widow, and established himself in a villa on the Riviera."
 )
+BOOK_TOKENIZER = "gpt2"
+BOOK_MAX_LENGTH = 4
+BOOK_STRIDES: tuple[int, ...] = (1, 4)  # the book prints a batch for each
+# What the book prints for VERDICT_OPENING with GPT-2's tokenizer and max_length 4.
+# stride 1: the first two (input, target) pairs
+BOOK_STRIDE_1_PAIRS: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...] = (
+    ((40, 367, 2885, 1464), (367, 2885, 1464, 1807)),
+    ((367, 2885, 1464, 1807), (2885, 1464, 1807, 3619)),
+)
+# stride 4: the first batch of eight inputs, and the last of their targets
+BOOK_STRIDE_4_INPUTS: tuple[tuple[int, ...], ...] = (
+    (40, 367, 2885, 1464),
+    (1807, 3619, 402, 271),
+    (10899, 2138, 257, 7026),
+    (15632, 438, 2016, 257),
+    (922, 5891, 1576, 438),
+    (568, 340, 373, 645),
+    (1049, 5975, 284, 502),
+    (284, 3285, 326, 11),
+)
+BOOK_STRIDE_4_LAST_TARGET: tuple[int, ...] = (3285, 326, 11, 287)
+
+
+def is_book_example(tokenizer: str, text: str, max_length: int, stride: int) -> bool:
+    """The book's set-up, so the first pair is BOOK_STRIDE_1_PAIRS[0] (the same for both strides)."""
+    return (
+        tokenizer == BOOK_TOKENIZER
+        and text == VERDICT_OPENING
+        and max_length == BOOK_MAX_LENGTH
+        and stride in BOOK_STRIDES
+    )
 
 
 @dataclass(frozen=True)
@@ -28,7 +59,7 @@ class WindowPair:
 
 
 def sliding_windows(token_ids: Sequence[int], max_length: int, stride: int) -> list[WindowPair]:
-    """The windows of ``gpt.data.sliding_windows`` (the training code's own), with their start offsets.
+    """The windows of ``gpt.train.data.sliding_windows`` (the training code's own), with their start offsets.
 
     Too short a text gives no window at all rather than an error: the lab says so on the page.
     """

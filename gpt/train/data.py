@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from gpt.catalog import CORPUS_DIR
+from gpt.paths import CORPUS_DIR
 from gpt.tokenizers import Tokenizer, TokenizerError, get_tokenizer
 
 BUNDLED_CORPORA = {"shakespeare": CORPUS_DIR / "shakespeare.txt"}

@@ -1,4 +1,4 @@
-"""Render helpers shared by the labs: editable matrices, numbered tables, shapes, predict-then-reveal.
+"""Render helpers shared by the lab views: editable matrices, numbered tables, shapes, predict-then-reveal.
 
 Numbers are shown with 4 decimals, the precision the books print, so a reader can compare digit
 by digit. Every table or figure offers its numbers as CSV.
@@ -6,6 +6,7 @@ by digit. Every table or figure offers its numbers as CSV.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+import torch
 
 from gpt.labs import Lab
 from gpt.labs.predict import Score
@@ -24,6 +26,30 @@ MAX_STATIC_ROWS, MAX_STATIC_COLS = 12, 12  # larger tables go to the scrollable 
 SCORE_KEY = "labs_score"
 REVEALED_KEY = "labs_revealed"
 PREDICT_MODE_KEY = "labs_predict_mode"
+
+
+def fingerprint(*parts: object) -> str:
+    """Short id of the current inputs: an edited example becomes a new predict question."""
+    blob = repr([np.asarray(p).round(6).tolist() if hasattr(p, "__array__") else p for p in parts])
+    return hashlib.sha1(blob.encode()).hexdigest()[:10]
+
+
+def as_tensor(values: np.ndarray) -> torch.Tensor:
+    return torch.tensor(values, dtype=torch.float32)
+
+
+def printed(values: Sequence[float], sep: str = ", ") -> str:
+    """A source's printed numbers as the page quotes them: 4 decimals, whole numbers bare, a real minus.
+
+    ``(0.7599, -0.0700, 0)`` gives ``0.7599, −0.0700, 0``.
+    """
+    parts = [str(int(v)) if float(v).is_integer() else f"{float(v):.{DECIMALS}f}" for v in values]
+    return sep.join(p.replace("-", "−") for p in parts)
+
+
+def printed_list(values: Sequence[float]) -> str:
+    """``[0.4419, 0.6515, 0.5683]``: a printed vector in brackets."""
+    return f"[{printed(values)}]"
 
 
 def cite(lab: Lab) -> None:

@@ -13,112 +13,36 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from gpt.config import ConfigError
-from gpt.data import Splits, get_batch
 from gpt.model import GPT
+from gpt.train.data import Splits, get_batch
+from gpt.train.settings import TrainSettings
 
 EVAL_SEED = 4242  # evaluation batches are the same at every evaluation: curves show the model, not the dice
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    batch_size: int = 12
-    max_iters: int = 2000
-    lr: float = 1e-3
-    min_lr: float = 1e-4
-    warmup_iters: int = 100
-    lr_decay_iters: int | None = None  # None: decay until max_iters
-    grad_clip: float = 1.0  # 0 turns clipping off
-    weight_decay: float = 0.1
-    beta1: float = 0.9
-    beta2: float = 0.99
-    eval_interval: int = 250
-    eval_iters: int = 50
-    log_interval: int = 10
-    seed: int = 1337
-    compile: bool = False
-    bf16: bool = False  # autocast matmuls to bfloat16
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def resolve_device(name: str, dist_info: Distributed | None = None) -> torch.device:
-    """auto: CUDA, then Apple MPS, then CPU. Under torchrun each process takes GPU LOCAL_RANK."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError("--device cuda was asked for but no CUDA GPU is available; use --device cpu")
-        local = int(os.environ.get("LOCAL_RANK", "0")) if dist_info and dist_info.enabled else 0
-        torch.cuda.set_device(local)
-        return torch.device("cuda", local)
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError("--device mps was asked for but Apple MPS is not available; use --device cpu")
-    if name not in ("cpu", "mps"):
-        raise ConfigError(f"unknown device {name!r}; choose auto, cpu, cuda or mps")
-    return torch.device(name)
-
-
-def cpu_has_native_bf16() -> bool:
-    """True when the CPU computes bfloat16 in hardware (AVX512-BF16 or AMX); elsewhere bf16 is emulated
-    and slower than float32."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def resolve_bf16(dtype: str, device: torch.device) -> bool:
-    """auto: bf16 autocast on CUDA GPUs that support it and on CPUs with native bf16; float32 elsewhere."""
-    if dtype == "float32":
-        return False
-    if dtype == "bfloat16":
-        return True
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return device.type == "cpu" and cpu_has_native_bf16()
-
-
-def cpu_threads(requested: int, world_size: int = 1) -> int:
-    """Threads for CPU training. 0 = auto: the cores not already busy (1-minute load average),
-    shared between DDP processes, at least one. Measured on the 2-core dev box: with the machine
-    idle, 2 threads ran the baby GPT 1.6x faster than 1; with other jobs holding the cores, a second
-    thread made each step up to 10x slower (the threads wait for each other)."""
-    if requested > 0:
-        return requested
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    try:
-        busy = int(round(os.getloadavg()[0]))
-    except OSError:
-        busy = 0
-    return max(1, min(cores, cores - busy) // world_size)
-
-
-def lr_at(it: int, cfg: TrainConfig) -> float:
-    """Linear warmup over warmup_iters, then cosine decay from lr down to min_lr."""
+def lr_at(it: int, cfg: TrainSettings) -> float:
+    """Linear warmup over warmup_iters, then cosine decay from lr down to min_lr (never above lr:
+    the schedule does not climb while it decays)."""
     decay_iters = cfg.lr_decay_iters or cfg.max_iters
+    min_lr = min(cfg.min_lr, cfg.lr)
     if it < cfg.warmup_iters:
         return cfg.lr * (it + 1) / (cfg.warmup_iters + 1)
     if it >= decay_iters:
-        return cfg.min_lr
+        return min_lr
     progress = (it - cfg.warmup_iters) / max(1, decay_iters - cfg.warmup_iters)
     coeff = 0.5 * (1.0 + math.cos(math.pi * progress))  # 1 -> 0
-    return cfg.min_lr + coeff * (cfg.lr - cfg.min_lr)
+    return min_lr + coeff * (cfg.lr - min_lr)
 
 
-def make_optimizer(model: GPT, cfg: TrainConfig, device_type: str) -> torch.optim.AdamW:
+def make_optimizer(model: GPT, cfg: TrainSettings, device_type: str) -> torch.optim.AdamW:
     """AdamW with two groups: matrices decay (weights of Linear layers and embeddings, as nanoGPT);
     biases and LayerNorm gains (1-D tensors) do not."""
     params = [p for p in model.parameters() if p.requires_grad]  # the tied lm_head appears once
@@ -198,14 +122,16 @@ class Trainer:
     def __init__(
         self,
         model: GPT,
-        cfg: TrainConfig,
+        cfg: TrainSettings,
         splits: Splits,
         device: torch.device,
         callbacks: TrainerCallbacks | None = None,
         dist_info: Distributed | None = None,
+        bf16: bool = False,
     ) -> None:
         self.model = model.to(device)
         self.cfg = cfg
+        self.bf16 = bf16  # autocast matmuls to bfloat16 (resolved from cfg.dtype by the caller)
         self.splits = splits
         self.device = device
         self.callbacks = callbacks or TrainerCallbacks()
@@ -238,7 +164,7 @@ class Trainer:
         return self.cfg.batch_size * self.block_size * self.dist.world_size
 
     def _autocast(self) -> contextlib.AbstractContextManager:
-        if not self.cfg.bf16:
+        if not self.bf16:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
 

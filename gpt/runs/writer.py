@@ -2,14 +2,13 @@
 
 run.json, status.json, summary.json are replaced atomically (temp file + os.replace), so a
 reader never sees half a file. metrics/samples/probe .jsonl files are appended one flushed
-line at a time. The names and JSON helpers live in ``gpt.run_layout``.
+line at a time. The names and JSON helpers live in ``gpt.runs.layout``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -19,27 +18,27 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
-from gpt.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from gpt.checkpoint import save_checkpoint
 from gpt.generate import SamplingSettings, generate
-from gpt.head_scores import head_scores, induction_score, repeated_random_tokens
+from gpt.interpret.head_scores import head_scores, induction_score, repeated_random_tokens
 from gpt.model import GPT
-from gpt.run_layout import (
-    CHECKPOINT_DIR,
+from gpt.paths import CHECKPOINT_DIR
+from gpt.runs.layout import (
     METRICS,
     PROBE,
     PROBE_DIR,
     RUN_JSON,
     SAMPLES,
-    STATES,
     STATUS_JSON,
     SUMMARY_JSON,
+    RunState,
     json_safe,
     read_jsonl,
     write_json_atomic,
     write_json_even_when_full,
 )
 from gpt.tokenizers import Tokenizer
-from gpt.trainer import Trainer, TrainerCallbacks
+from gpt.train.trainer import Trainer, TrainerCallbacks
 
 
 class RunFiles:
@@ -63,10 +62,9 @@ class RunFiles:
         data = {"run_id": self.run_id, "created_at": time.time(), "argv": argv, "options": options}
         write_json_atomic(self.dir / RUN_JSON, {**data, "device": self.device})
 
-    def write_status(self, state: str, message: str = "", it: int = 0, **extra: Any) -> None:
-        assert state in STATES, state
+    def write_status(self, state: RunState, message: str = "", it: int = 0, **extra: Any) -> None:
         status = {
-            "state": state,
+            "state": RunState(state).value,
             "message": message,
             "iter": it,
             "max_iters": self.max_iters,
@@ -194,7 +192,7 @@ class RunRecorder(TrainerCallbacks):
     def on_log(self, trainer: Trainer, record: dict[str, Any]) -> None:
         self.files.append_metrics(record)
         it = record["iter"]
-        self.files.write_status("running", f"step {it} of {trainer.cfg.max_iters}", it)
+        self.files.write_status(RunState.RUNNING, f"step {it} of {trainer.cfg.max_iters}", it)
 
     def on_eval(self, trainer: Trainer, it: int, losses: dict[str, float]) -> None:
         model = trainer.model
@@ -223,40 +221,3 @@ class RunRecorder(TrainerCallbacks):
 
     def stop_reason(self, trainer: Trainer) -> str | None:
         return self._stop_reason()
-
-
-# --------------------------------------------------------------------------- shipping a trained model
-
-
-def export_model(checkpoint: str | Path, dest: str | Path, float16: bool = False) -> Path:
-    """Copy a run's checkpoint as a model to ship: weights and sidecar only (no optimizer state),
-    optionally stored in float16 (half the bytes; loaded back into a float32 model)."""
-    loaded = load_checkpoint(checkpoint)
-    keep = ("iter", "val_loss", "train_loss", "best_val_loss", "train_options", "seed", "run_id")
-    extra = {k: loaded.meta[k] for k in keep if k in loaded.meta}
-    extra["weights_dtype"] = "float16" if float16 else "float32"
-    model = loaded.model.half() if float16 else loaded.model
-    return save_checkpoint(dest, model, loaded.tokenizer, extra)
-
-
-def _export_main(argv: list[str]) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m gpt.run_files", description="Ship a run's checkpoint as a model")
-    parser.add_argument("command", choices=["export"])
-    parser.add_argument("checkpoint", help="a checkpoint folder, e.g. runs/my-run/checkpoint")
-    parser.add_argument("dest", help="the folder to write, e.g. assets/models/my-model")
-    parser.add_argument("--float16", action="store_true", help="store the weights in float16")
-    args = parser.parse_args(argv)
-    try:
-        path = export_model(args.checkpoint, args.dest, args.float16)
-    except CheckpointError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    size = sum(f.stat().st_size for f in path.iterdir())
-    print(f"wrote {path} ({size / 1e6:.1f} MB)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_export_main(sys.argv[1:]))

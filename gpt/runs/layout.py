@@ -1,7 +1,7 @@
 """The run folder's file names and the JSON helpers that read and write them.
 
-One home for the contract shared by the worker (``gpt.run_files`` writes), the job manager
-(``gpt.jobs``) and the readers (``gpt.runs``). JSON objects are replaced atomically (temp
+One home for the contract shared by the worker (``gpt.runs.writer`` writes), the job manager
+(``gpt.runs.jobs``) and the readers (``gpt.runs.reader``). JSON objects are replaced atomically (temp
 file + os.replace), so a reader never sees half a file; JSON-lines files are appended one
 flushed line at a time, and readers skip a torn last line.
 """
@@ -14,6 +14,7 @@ import json
 import math
 import os
 import tempfile
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,45 @@ SAMPLES = "samples.jsonl"
 PROBE = "probe.jsonl"
 PROBE_DIR = "probe"
 SUMMARY_JSON = "summary.json"
-CHECKPOINT_DIR = "checkpoint"
 WORKER_LOG = "worker.log"
-# States a worker writes; the job manager adds "queued" before a worker starts.
-STATES = ("running", "finished", "stopped", "diverged", "failed", "interrupted")
+
+
+class RunState(str, Enum):
+    """What a run is doing, as ``status.json`` says it (``"state"``) and as every page shows it.
+
+    A ``str`` subclass, so it is written to JSON and compared with plain strings as its value.
+    """
+
+    QUEUED = "queued"  # held by the job manager until its device is free; no worker yet
+    RUNNING = "running"
+    FINISHED = "finished"
+    STOPPED = "stopped"  # Stop pressed: checkpoint saved, resumable
+    INTERRUPTED = "interrupted"  # the server went away (or the worker was killed): resumable
+    DIVERGED = "diverged"  # the loss became NaN/inf
+    FAILED = "failed"  # an error; "cause" says when the user can fix it
+    UNKNOWN = "unknown"  # no readable status.json: not a run, or one being created
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def parse(cls, value: object) -> RunState:
+        """The state a status file names; anything else (damage, a newer version) is UNKNOWN."""
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.UNKNOWN
+
+    @property
+    def active(self) -> bool:
+        """A worker is (or will be) busy with it: it cannot be deleted or resumed."""
+        return self in (RunState.QUEUED, RunState.RUNNING)
+
+    @property
+    def resumable(self) -> bool:
+        """It has a checkpoint and did not finish (a failed run whose disk filled up also is)."""
+        return self in (RunState.STOPPED, RunState.INTERRUPTED)
+
 # Why a run failed, when the user can do something about it (status.json "cause").
 CAUSE_DISK_FULL = "disk_full"  # free space, then resume: the last checkpoint is intact
 CAUSE_OUT_OF_MEMORY = "out_of_memory"  # start again smaller

@@ -3,7 +3,7 @@
 The time estimate is measured, not guessed: a few real training steps of the chosen model and
 batch on the chosen device, through the same ``Trainer`` the worker uses, on random tokens.
 Pages run that probe in a child process (``probe_in_subprocess``) so the server never trains.
-Command line: ``python -m gpt.estimate '{"config": {...}, "batch_size": 12, "device": "cpu"}'``
+Command line: ``python -m gpt.train.estimate '{"config": {...}, "batch_size": 12, "device": "cpu"}'``
 prints the probe result as JSON.
 """
 
@@ -21,8 +21,9 @@ from typing import Any
 
 import torch
 
-from gpt.catalog import ROOT
 from gpt.config import ConfigError, GPTConfig
+from gpt.paths import ROOT
+from gpt.train.device import choose_threads, resolve_bf16
 
 FLOAT_BYTES = 4
 ADAMW_BYTES_PER_PARAM = 16  # fp32 weights 4 + gradients 4 + AdamW moments 8
@@ -40,47 +41,6 @@ MAX_PROBE_STEP_FLOPS = 2e10
 
 class EstimateError(RuntimeError):
     """The probe could not run; the message says why (e.g. out of memory, no such device)."""
-
-
-@dataclass(frozen=True)
-class DeviceInfo:
-    key: str  # what the job manager queues on: cpu | mps | cuda:N
-    label: str  # what a picker shows
-    memory_bytes: int | None = None
-
-
-def cpu_threads() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS
-        return os.cpu_count() or 1
-
-
-def list_devices() -> list[DeviceInfo]:
-    """What this machine can train on, best first: every CUDA GPU by name, Apple MPS, the CPU."""
-    devices = []
-    if torch.cuda.is_available():
-        for i in range(torch.cuda.device_count()):
-            props = torch.cuda.get_device_properties(i)
-            gib = props.total_memory / 2**30
-            devices.append(DeviceInfo(f"cuda:{i}", f"GPU {i}: {props.name} ({gib:.0f} GiB)", props.total_memory))
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        devices.append(DeviceInfo("mps", "Apple GPU (MPS)"))
-    devices.append(DeviceInfo("cpu", f"CPU ({cpu_threads()} threads)", physical_memory()))
-    return devices
-
-
-def physical_memory() -> int | None:
-    """The machine's RAM in bytes (what a CPU run can use at most), or None where it cannot be read."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, OSError, ValueError):
-        return None
-
-
-def default_device() -> str:
-    return list_devices()[0].key
 
 
 def count_params(cfg: GPTConfig) -> int:
@@ -149,15 +109,6 @@ def _torch_device(device: str) -> torch.device:
         raise EstimateError(f"unknown device {device!r}") from exc
 
 
-def _auto_bf16(dev: torch.device) -> bool:
-    """The worker's own choice of precision for ``--dtype auto`` (so the probe times what will run)."""
-    try:
-        from gpt.trainer import resolve_bf16
-    except ImportError:
-        return False
-    return bool(resolve_bf16("auto", dev))
-
-
 def measure_step_time(
     cfg: GPTConfig,
     batch_size: int,
@@ -173,19 +124,19 @@ def measure_step_time(
     Times up to ``steps`` steps, fewer once PROBE_TARGET_S of step time is timed, and stops
     (after at least one timed step) when ``max_seconds`` of wall time have passed.
     """
-    from gpt.data import Splits
     from gpt.model import GPT
-    from gpt.trainer import TrainConfig, Trainer, TrainerCallbacks
-    from gpt.trainer import cpu_threads as training_threads
+    from gpt.train.data import Splits
+    from gpt.train.settings import TrainSettings
+    from gpt.train.trainer import Trainer, TrainerCallbacks
 
     if batch_size < 1 or steps < 1:
         raise EstimateError("batch size and steps must be at least 1")
     dev = _torch_device(device)
     if dev.type == "cpu":  # the same thread choice as the worker, so the estimate matches the run
-        torch.set_num_threads(training_threads(0))
+        torch.set_num_threads(choose_threads(0))
     measured_batch = probe_batch(cfg, batch_size, device)
     if bf16 is None:
-        bf16 = _auto_bf16(dev)
+        bf16 = resolve_bf16("auto", dev)  # the worker's own choice for --dtype auto
     torch.manual_seed(0)
     n_tokens = cfg.block_size * 4 + 2
     data = torch.randint(0, cfg.vocab_size, (n_tokens,))
@@ -209,20 +160,19 @@ def measure_step_time(
             return None
 
     clock = Clock()
-    train_cfg = TrainConfig(
+    train_settings = TrainSettings(
         batch_size=measured_batch,
         max_iters=steps + WARMUP_STEPS,
         eval_interval=10**9,
         eval_iters=1,
         log_interval=10**9,
         warmup_iters=0,
-        bf16=bf16,
     )
     try:
         if dev.type == "cuda":
             torch.cuda.reset_peak_memory_stats(dev)
         model = GPT(cfg)
-        trainer = Trainer(model, train_cfg, splits, dev, clock)
+        trainer = Trainer(model, train_settings, splits, dev, clock, bf16=bf16)
         trainer.train()
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
@@ -258,7 +208,7 @@ class CorpusStats:
 def corpus_stats(text: str, tokenizer_kind: str, block_size: int | None = None) -> CorpusStats:
     """Tokenize a corpus as the worker will; with ``block_size``, also check that both the 90%
     training split and the 10% validation split hold one window (raises EstimateError)."""
-    from gpt.data import DataError, check_fits, make_tokenizer, split_ids
+    from gpt.train.data import DataError, check_fits, make_tokenizer, split_ids
 
     try:
         tokenizer = make_tokenizer(tokenizer_kind, text)
@@ -292,7 +242,7 @@ def probe_in_subprocess(
         raise EstimateError("batch size and steps must be at least 1")
     request = {"config": cfg.to_dict(), "batch_size": batch_size, "device": device, "steps": steps, "bf16": bf16}
     env = {**os.environ}
-    argv = [sys.executable, "-m", "gpt.estimate", json.dumps(request)]
+    argv = [sys.executable, "-m", "gpt.train.estimate", json.dumps(request)]
     if device.startswith("cuda:"):
         env["CUDA_VISIBLE_DEVICES"] = device.split(":", 1)[1]
         request["device"] = "cuda"

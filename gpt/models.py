@@ -9,35 +9,19 @@ Model ids:
 
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from gpt.checkpoint import CheckpointError, LoadedModel, load_checkpoint, read_meta, usable_checkpoint_dir
+from gpt.checkpoint import SIDECAR, CheckpointError, LoadedModel, load_checkpoint, read_meta, usable_checkpoint_dir
 from gpt.config import preset
 from gpt.model import GPT
-from gpt.pretrained import DEFAULT_GPT2_DIR, gpt2_available, load_gpt2
+from gpt.paths import CHECKPOINT_DIR, DEFAULT_CORPUS, DEMO_DIR, gpt2_dir, is_valid_run_id, runs_dir
+from gpt.pretrained import gpt2_available, load_gpt2
 from gpt.tokenizers import GPT2Tokenizer, get_tokenizer
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO_DIR = ROOT / "assets" / "models"
-CORPUS_DIR = ROOT / "assets" / "corpora"
-DEFAULT_CORPUS = CORPUS_DIR / "shakespeare.txt"
-CHECKPOINT_SUBDIR = "checkpoint"  # runs/<run_id>/checkpoint is always the latest good checkpoint
 RANDOM_SEED = 1337
-_RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-
-
-def runs_dir() -> Path:
-    """Where training runs live; ATTN_EXPLORER_RUNS_DIR overrides (tests, lab servers)."""
-    return Path(os.environ.get("ATTN_EXPLORER_RUNS_DIR", ROOT / "runs"))
-
-
-def gpt2_dir() -> Path:
-    return Path(os.environ.get("ATTN_EXPLORER_GPT2_DIR", DEFAULT_GPT2_DIR))
 
 
 @dataclass(frozen=True)
@@ -48,17 +32,12 @@ class ModelEntry:
     path: Path | None  # checkpoint folder, when there is one
 
 
-def is_valid_run_id(run_id: str) -> bool:
-    """Run ids are plain names: no path separators, no '..', nothing hidden."""
-    return bool(_RUN_ID_RE.match(run_id)) and ".." not in run_id
-
-
 def _checkpoint_entries(kind: str, base: Path, label_prefix: str) -> list[ModelEntry]:
     entries = []
     if not base.is_dir():
         return entries
     for folder in sorted(base.iterdir()):
-        ckpt = folder / CHECKPOINT_SUBDIR if kind == "run" else folder
+        ckpt = folder / CHECKPOINT_DIR if kind == "run" else folder
         if not is_valid_run_id(folder.name) or usable_checkpoint_dir(ckpt) is None:
             continue
         entries.append(ModelEntry(f"{kind}:{folder.name}", f"{label_prefix}{folder.name}", kind, ckpt))
@@ -84,7 +63,7 @@ def model_version(model_id: str) -> str:
     if entry.path is None:
         return "fixed"
     folder = usable_checkpoint_dir(entry.path) or entry.path
-    sidecar = folder / "checkpoint.json"
+    sidecar = folder / SIDECAR
     target = sidecar if sidecar.is_file() else folder
     try:
         stat = target.stat()
@@ -100,7 +79,7 @@ def find_entry(model_id: str) -> ModelEntry:
     if kind == "random" and name in ("shakespeare-char", "gpt2-bpe-small"):
         return ModelEntry(model_id, model_id, "random", None)
     if kind in ("demo", "run") and is_valid_run_id(name):
-        base = DEMO_DIR / name if kind == "demo" else runs_dir() / name / CHECKPOINT_SUBDIR
+        base = DEMO_DIR / name if kind == "demo" else runs_dir() / name / CHECKPOINT_DIR
         return ModelEntry(model_id, name, kind, base)
     raise CheckpointError(f"unknown model {model_id!r}")
 

@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from gpt.catalog import CHECKPOINT_SUBDIR, is_valid_run_id
-from gpt.run_layout import (
+from gpt.checkpoint import SIDECAR
+from gpt.paths import CHECKPOINT_DIR, is_valid_run_id
+from gpt.runs.layout import (
     CAUSE_DISK_FULL,
     METRICS,
     PROBE,
@@ -25,13 +26,11 @@ from gpt.run_layout import (
     SAMPLES,
     STATUS_JSON,
     SUMMARY_JSON,
+    RunState,
     read_json,
     read_jsonl,
 )
 
-ACTIVE_STATES = ("queued", "running")
-# States a run can be continued from (it has a checkpoint and did not finish).
-RESUMABLE_STATES = ("stopped", "interrupted")
 SCORE_KINDS = ("previous_token", "first_token", "induction")
 
 
@@ -56,17 +55,20 @@ def pid_alive(pid: Any) -> bool:
         return True  # no /proc (macOS): os.kill succeeding is all we know
 
 
-def true_state(status: dict[str, Any] | None) -> tuple[str, str]:
+def true_state(status: dict[str, Any] | None) -> tuple[RunState, str]:
     """(state, message) a user should see: a 'running' or 'queued' run whose process is gone
     was interrupted (the worker was killed, or the server stopped before it started)."""
     if not status:
-        return "unknown", "this folder has no readable status.json (not a run, or it is being created)"
-    state = str(status.get("state", "unknown"))
+        return RunState.UNKNOWN, "this folder has no readable status.json (not a run, or it is being created)"
+    state = RunState.parse(status.get("state"))
     message = str(status.get("message", ""))
-    if state in ACTIVE_STATES and not pid_alive(status.get("pid")):
-        if state == "running":
-            return "interrupted", "the training process ended without saying why (killed, or the server stopped)"
-        return "interrupted", "the run was waiting in the queue when its server stopped; it never started"
+    if state.active and not pid_alive(status.get("pid")):
+        if state == RunState.RUNNING:
+            return (
+                RunState.INTERRUPTED,
+                "the training process ended without saying why (killed, or the server stopped)",
+            )
+        return RunState.INTERRUPTED, "the run was waiting in the queue when its server stopped; it never started"
     return state, message
 
 
@@ -89,7 +91,7 @@ class RunInfo:
 
     run_id: str
     path: Path
-    state: str
+    state: RunState
     message: str
     status: dict[str, Any]
     run: dict[str, Any] = field(default_factory=dict)  # run.json (empty until the worker starts)
@@ -123,17 +125,17 @@ class RunInfo:
 
     @property
     def has_checkpoint(self) -> bool:
-        return (self.path / CHECKPOINT_SUBDIR / "checkpoint.json").is_file()
+        return (self.path / CHECKPOINT_DIR / SIDECAR).is_file()
 
     @property
     def resumable(self) -> bool:
         # A full disk is not the run's fault: once space is freed it continues from its checkpoint.
-        full = self.state == "failed" and self.status.get("cause") == CAUSE_DISK_FULL and self.has_checkpoint
-        return self.state in RESUMABLE_STATES or full
+        full = self.state == RunState.FAILED and self.status.get("cause") == CAUSE_DISK_FULL and self.has_checkpoint
+        return self.state.resumable or full
 
     @property
     def active(self) -> bool:
-        return self.state in ACTIVE_STATES
+        return self.state.active
 
 
 def read_run(path: Path) -> RunInfo:
@@ -236,7 +238,7 @@ def read_metrics(path: Path, max_points: int = 500) -> Metrics:
 
 def eta_seconds(info: RunInfo, metrics: Metrics) -> float | None:
     """Time left for a running run, from its recent measured speed."""
-    if info.state != "running" or metrics.seconds_per_iter is None or info.max_iters <= 0:
+    if info.state != RunState.RUNNING or metrics.seconds_per_iter is None or info.max_iters <= 0:
         return None
     return max(0, info.max_iters - info.iter) * metrics.seconds_per_iter
 

@@ -13,192 +13,34 @@ therefore lists past runs from disk, with a 'running' run whose process is gone 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from gpt.catalog import CHECKPOINT_SUBDIR, ROOT, is_valid_run_id
-from gpt.config import ConfigError, GPTConfig
-from gpt.run_layout import STATUS_JSON, WORKER_LOG, read_json, write_json_atomic
-from gpt.runs import (
+from gpt.paths import CHECKPOINT_DIR, is_valid_run_id
+from gpt.runs.inputs import UPLOAD_NAME, JobError, check_upload, sanitize_run_name
+from gpt.runs.layout import STATUS_JSON, WORKER_LOG, RunState, read_json, write_json_atomic
+from gpt.runs.reader import (
     RunInfo,
     list_runs,
-    pid_alive,
     read_run,
 )
-from gpt.train import DEFAULTS, model_config
+from gpt.runs.worker import (
+    DEFAULT_COMMAND,
+    device_key,
+    explain_exit,
+    is_training_process,
+    start_worker,
+    worker_device,
+)
+from gpt.train.settings import TrainSettings
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # an uploaded corpus; bigger texts go through the command line
-UPLOAD_NAME = "corpus.txt"  # an upload is saved under this name inside its run folder, never under the user's name
-JOB_JSON = "job.json"  # what the manager launched (to start a never-started run again)
-MAX_NAME_CHARS = 40
 MAX_QUEUED = 6  # runs waiting at once: a class clicking "Start" 30 times must not queue a day of work
-# Training runs at a lower CPU priority than the server: a click waits for no training step.
-WORKER_NICENESS = 10
-MAX_LR = 1.0  # the Train page's own maximum; 1e9 is a typo, not an experiment
-DEFAULT_COMMAND = (sys.executable, "-m", "gpt.train")
-# Never handed to a training process: the teacher key (Streamlit also copies secrets.toml's top-level
-# values into the server's environment, so "teacher_key" is there too).
-SECRET_ENV_NAMES = frozenset({"ATTN_EXPLORER_TEACHER_KEY", "teacher_key"})
-
-
-class JobError(ValueError):
-    """A request the job manager refuses; the message is meant for the user."""
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """The knobs of a run, one field per ``gpt.train`` option (``n_layer`` -> ``--n-layer``)."""
-
-    # Defaults are the command line's (gpt.train.DEFAULTS), except where the app differs on purpose.
-    tokenizer: str = DEFAULTS["tokenizer"]
-    n_layer: int = DEFAULTS["n_layer"]
-    n_head: int = DEFAULTS["n_head"]
-    n_embd: int = DEFAULTS["n_embd"]
-    block_size: int = DEFAULTS["block_size"]
-    batch_size: int = DEFAULTS["batch_size"]
-    max_iters: int = DEFAULTS["max_iters"]
-    lr: float = DEFAULTS["lr"]
-    min_lr: float = DEFAULTS["min_lr"]
-    warmup_iters: int = DEFAULTS["warmup_iters"]
-    grad_clip: float = DEFAULTS["grad_clip"]
-    weight_decay: float = DEFAULTS["weight_decay"]
-    dropout: float = DEFAULTS["dropout"]
-    eval_interval: int = DEFAULTS["eval_interval"]
-    eval_iters: int = 20  # fewer batches than the command line's: the live dashboard wants quick evaluations
-    seed: int = DEFAULTS["seed"]
-    probe: str = DEFAULTS["probe"]  # sentence whose attention is recorded
-    sample_prompt: str = ""  # empty: the worker starts samples from the corpus's first line
-
-    def to_argv(self) -> list[str]:
-        argv: list[str] = []
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value == "":
-                continue  # the worker's default
-            argv += [f"--{f.name.replace('_', '-')}", str(value)]
-        return argv
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class Preset:
-    """A starting point sized to a class period; every knob stays editable."""
-
-    description: str
-    settings: TrainSettings
-    wants_gpu: bool = False
-
-
-PRESETS: dict[str, Preset] = {
-    "2-minute CPU demo": Preset(
-        "Character-level Shakespeare, the classic CPU 'baby GPT' (4 layers, 4 heads, 128 dims): about two "
-        "minutes on a laptop CPU, val loss near 1.9, and clear previous-token heads to look at afterwards.",
-        TrainSettings(),
-    ),
-    "10-minute char model": Preset(
-        "A bigger character model (6 layers, 6 heads, 192 dims, context 128) for a whole lesson on a CPU; "
-        "a GPU does it in a minute or two. Its samples start to look like verse.",
-        TrainSettings(
-            n_layer=6,
-            n_head=6,
-            n_embd=192,
-            block_size=128,
-            batch_size=16,
-            max_iters=2000,
-            warmup_iters=200,
-            dropout=0.1,
-        ),
-    ),
-    "GPU BPE model": Preset(
-        "GPT-2's BPE tokenizer (50,257 tokens) with 6 layers, 6 heads, 384 dims and a 256-token context "
-        "(about 30 M parameters, most of them in the embedding table). Meant for a GPU: a few minutes there.",
-        TrainSettings(
-            tokenizer="gpt2",
-            n_layer=6,
-            n_head=6,
-            n_embd=384,
-            block_size=256,
-            batch_size=32,
-            max_iters=3000,
-            lr=6e-4,
-            min_lr=6e-5,
-            warmup_iters=200,
-            dropout=0.1,
-            eval_interval=250,
-            eval_iters=40,
-        ),
-        wants_gpu=True,
-    ),
-}
-
-
-def validate_settings(settings: TrainSettings, vocab_size: int) -> GPTConfig:
-    """The model config these settings build, or JobError saying which knob to change."""
-    try:
-        cfg = model_config(settings.to_dict(), vocab_size)
-    except ConfigError as exc:
-        raise JobError(str(exc)) from exc
-    positive = ("batch_size", "max_iters", "eval_interval", "eval_iters")
-    for name in positive:
-        if getattr(settings, name) < 1:
-            raise JobError(f"{name} must be at least 1")
-    if not 0 < settings.lr <= MAX_LR:
-        raise JobError(
-            f"the learning rate (lr) must be greater than 0 and at most {MAX_LR:g}, got {settings.lr:g} "
-            "(AdamW's usual values are 1e-4 to 1e-3; a bigger one makes the loss explode)"
-        )
-    for name in ("min_lr", "warmup_iters", "grad_clip", "weight_decay"):
-        if getattr(settings, name) < 0:
-            raise JobError(f"{name} must not be negative")
-    if not settings.probe.strip():
-        raise JobError("the probe sentence needs some text: its attention is recorded at each evaluation")
-    if settings.tokenizer not in ("char", "gpt2"):
-        raise JobError("the tokenizer must be char or gpt2")
-    return cfg
-
-
-def sanitize_run_name(name: str) -> str:
-    """A user's run name -> the readable part of a run id. Path-like names are refused, not fixed,
-    so that nobody believes '../other' wrote somewhere else."""
-    name = (name or "").strip()
-    if not name:
-        return "run"
-    if "/" in name or "\\" in name or ".." in name or "\x00" in name or name.startswith("~") or os.path.isabs(name):
-        raise JobError(
-            f"“{name[:60]}” is not a plain name: a run name cannot contain '/', '\\', '..' or start with '~'."
-        )
-    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-_")[:MAX_NAME_CHARS].strip("-_")
-    return slug or "run"
-
-
-def device_key(device: str) -> str:
-    """The queue a run waits in: one per GPU ('cuda:0', 'cuda:1'), one for 'mps', one for 'cpu'."""
-    if device == "cuda":
-        return "cuda:0"
-    if device in ("cpu", "mps") or re.fullmatch(r"cuda:\d+", device):
-        return device
-    raise JobError(f"unknown device “{device}”; choose cpu, mps or cuda:N")
-
-
-def _log_tail(path: Path, lines: int = 6, max_chars: int = 800) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    tail = "\n".join(line for line in text.strip().splitlines()[-lines:])
-    return tail[-max_chars:]
-
-
+JOB_JSON = "job.json"  # what the manager launched (to start a never-started run again)
 @dataclass
 class Job:
     run_id: str
@@ -214,7 +56,7 @@ class Job:
 class QueueEntry:
     run_id: str
     device: str
-    state: str  # "running" | "queued"
+    state: RunState  # RUNNING or QUEUED
     position: int  # 0 for running runs, 1.. for waiting ones (per device)
 
 
@@ -300,7 +142,8 @@ class JobManager:
         self._check_queue_room()
         run_id, path = self._new_run_dir(name)
         data = str(path / UPLOAD_NAME) if upload is not None else str(corpus)
-        worker_args = ["--out", str(path), "--data", data, *settings.to_argv(), *_device_args(key), *(extra_args or [])]
+        run_settings = settings.with_changes(data=data, device=worker_device(key))
+        worker_args = ["--out", str(path), *run_settings.to_argv(), *(extra_args or [])]
         try:
             if upload is not None:
                 (path / UPLOAD_NAME).write_bytes(upload)
@@ -331,7 +174,7 @@ class JobManager:
             job_meta = read_json(path / JOB_JSON) or {}
             key = str(job_meta.get("device") or device_key(info.device or "cpu"))
             if info.has_checkpoint:
-                worker_args = ["--resume", str(path), *_device_args(key)]
+                worker_args = ["--resume", str(path), "--device", worker_device(key)]
             elif job_meta.get("worker_args"):
                 worker_args = [str(a) for a in job_meta["worker_args"]]
             else:
@@ -343,7 +186,7 @@ class JobManager:
         """A worker that has written its final status may still be closing files: give it a moment."""
         with self._lock:
             job = self._running.get(run_id)
-        if job is None or job.proc is None or read_run(job.path).state in ("running", "queued"):
+        if job is None or job.proc is None or read_run(job.path).state.active:
             return
         try:
             job.proc.wait(timeout)
@@ -364,17 +207,17 @@ class JobManager:
             self._queue.append(job)
             waiting = sum(1 for j in self._queue if j.device == job.device)
             self._write_status(
-                job, "queued", f"waiting for {job.device} (position {waiting} in its queue)", iteration, max_iters
+                job, RunState.QUEUED, f"waiting for {job.device} (position {waiting} in its queue)", iteration, max_iters
             )
             self.poll()
 
     def _write_status(
-        self, job: Job, state: str, message: str, iteration: int | None = None, max_iters: int | None = None
+        self, job: Job, state: RunState, message: str, iteration: int | None = None, max_iters: int | None = None
     ) -> None:
         """The manager's word on a run it holds; the step and length stay as they were unless given."""
         previous = read_json(job.path / STATUS_JSON) or {}
         status = {
-            "state": state,
+            "state": RunState(state).value,
             "message": message,
             "iter": int(previous.get("iter", 0) if iteration is None else iteration),
             "max_iters": int(previous.get("max_iters", 0) if max_iters is None else max_iters),
@@ -386,30 +229,14 @@ class JobManager:
         write_json_atomic(job.path / STATUS_JSON, status)
 
     def _start(self, job: Job) -> None:
-        argv = [*self.command, *job.worker_args, "--parent-pid", str(os.getpid()), "--nice", str(WORKER_NICENESS)]
-        env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV_NAMES}
-        env["PYTHONUNBUFFERED"] = "1"
-        if job.device.startswith("cuda:"):
-            env["CUDA_VISIBLE_DEVICES"] = job.device.split(":", 1)[1]  # the worker sees its GPU as cuda:0
-        log = open(job.path / WORKER_LOG, "ab")  # noqa: SIM115 - the child keeps its own copy
         try:
-            job.proc = subprocess.Popen(
-                argv,
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C on the server reaches it via --parent-pid, cleanly
-            )
+            job.proc = start_worker(self.command, job.worker_args, job.path, job.device)
         except OSError as exc:
-            self._write_status(job, "failed", f"could not start the training process: {exc}")
+            self._write_status(job, RunState.FAILED, f"could not start the training process: {exc}")
             return
-        finally:
-            log.close()
         self._running[job.run_id] = job
-        if (read_json(job.path / STATUS_JSON) or {}).get("state") == "queued":  # until the worker says "running"
-            self._write_status(job, "queued", "starting: the training process is loading PyTorch and the corpus")
+        if self._state_on_disk(job) == RunState.QUEUED:  # until the worker says "running"
+            self._write_status(job, RunState.QUEUED, "starting: the training process is loading PyTorch and the corpus")
 
     # ------------------------------------------------------------------ the scheduler
 
@@ -441,26 +268,18 @@ class JobManager:
             status = read_json(job.path / STATUS_JSON) or {}
             message = f"waiting for {job.device} (position {position[job.device]} in its queue)"
             if status.get("message") != message:
-                self._write_status(job, "queued", message)
+                self._write_status(job, RunState.QUEUED, message)
+
+    @staticmethod
+    def _state_on_disk(job: Job) -> RunState:
+        return RunState.parse((read_json(job.path / STATUS_JSON) or {}).get("state"))
 
     def _after_exit(self, job: Job, returncode: int) -> None:
         """A worker that exited without a final status (crash, bad option, a kill) gets one."""
-        if (read_json(job.path / STATUS_JSON) or {}).get("state") not in ("running", "queued"):
+        if not self._state_on_disk(job).active:
             return  # the worker said how it ended
-        if job.stop_requested:
-            # SIGTERM reached the worker before it could handle it (still importing torch).
-            self._write_status(job, "stopped", "stopped while it was starting, before any training step")
-        elif returncode == -signal.SIGKILL:
-            # Nobody here sent it: on Linux that is most often the kernel's out-of-memory killer.
-            message = (
-                "the training process was killed (SIGKILL), most often because the machine ran out of "
-                "memory: start again with a smaller batch size, context or model"
-            )
-            self._write_status(job, "failed", message)
-        else:
-            tail = _log_tail(job.path / WORKER_LOG)
-            message = f"the training process exited with code {returncode}" + (f": {tail}" if tail else "")
-            self._write_status(job, "failed", message)
+        state, message = explain_exit(returncode, job.stop_requested, job.path / WORKER_LOG)
+        self._write_status(job, state, message)
 
     def _loop(self, interval: float) -> None:
         while not self._closed.wait(interval):
@@ -479,18 +298,18 @@ class JobManager:
             for job in self._queue:
                 if job.run_id == run_id:
                     self._queue.remove(job)
-                    self._write_status(job, "stopped", "taken off the queue before it started")
+                    self._write_status(job, RunState.STOPPED, "taken off the queue before it started")
                     self._renumber_queue()
                     return "The run was waiting in the queue; it has been taken off."
             job = self._running.get(run_id)
-            finished = read_run(path).state not in ("running", "queued")  # it may still be exiting
+            finished = not read_run(path).state.active  # it may still be exiting
             if not finished and job is not None and job.proc is not None and job.proc.poll() is None:
                 job.stop_requested = True
                 job.proc.send_signal(signal.SIGTERM)
                 return "Stop requested: the run saves a checkpoint and stops after its current step."
         info = read_run(path)
         pid = info.status.get("pid")
-        if info.state == "running" and _is_training_process(pid):
+        if info.state == RunState.RUNNING and is_training_process(pid):
             os.kill(pid, signal.SIGTERM)  # started by an earlier manager in this server
             return "Stop requested: the run saves a checkpoint and stops after its current step."
         raise JobError(f"run “{run_id}” is not running (it is {info.state})")
@@ -522,15 +341,15 @@ class JobManager:
         """Runs this manager is running or holding, running first."""
         self.poll()
         with self._lock:
-            entries = [QueueEntry(j.run_id, j.device, "running", 0) for j in self._running.values()]
+            entries = [QueueEntry(j.run_id, j.device, RunState.RUNNING, 0) for j in self._running.values()]
             position: dict[str, int] = {}
             for job in self._queue:
                 position[job.device] = position.get(job.device, 0) + 1
-                entries.append(QueueEntry(job.run_id, job.device, "queued", position[job.device]))
+                entries.append(QueueEntry(job.run_id, job.device, RunState.QUEUED, position[job.device]))
         return entries
 
     def checkpoint_dir(self, run_id: str) -> Path:
-        return self.run_path(run_id) / CHECKPOINT_SUBDIR
+        return self.run_path(run_id) / CHECKPOINT_DIR
 
     def close(self, stop_runs: bool = True, timeout: float = 30.0) -> None:
         """Stop the scheduler thread; with ``stop_runs``, SIGTERM every worker and wait for it."""
@@ -555,33 +374,3 @@ class JobManager:
                 job.proc.kill()
                 job.proc.wait()
         self.poll()
-
-
-def _device_args(key: str) -> list[str]:
-    return ["--device", "cuda" if key.startswith("cuda") else key]
-
-
-def _is_training_process(pid: Any) -> bool:
-    """Only signal a pid that is alive and is a training worker (pids get reused)."""
-    if not pid_alive(pid):
-        return False
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return b"gpt.train" in cmdline
-
-
-def check_upload(raw: bytes) -> str:
-    """An uploaded corpus must be small enough and UTF-8 text; returns the text, or raises JobError."""
-    from gpt.data import DataError, decode_corpus
-
-    if len(raw) > MAX_UPLOAD_BYTES:
-        raise JobError(
-            f"the file is {len(raw) / 1e6:.1f} MB; uploads are limited to {MAX_UPLOAD_BYTES / 1e6:.0f} MB "
-            "(train on a bigger text from the command line: python -m gpt.train --data FILE)"
-        )
-    try:
-        return decode_corpus(raw, "the uploaded file")
-    except DataError as exc:
-        raise JobError(str(exc)) from exc

@@ -3,7 +3,7 @@
 Pure Python/torch (no UI). The attention page draws ``STEPS`` one at a time; each step
 names the tensor of a ``LayerTrace`` / ``AttentionSteps`` it shows, so the numbers on
 screen are exactly the ones the model computed. The head table turns every head's
-attention weights into the scores of ``gpt.head_scores``.
+attention weights into the scores of ``gpt.interpret.head_scores``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from gpt.head_scores import head_scores, repeated_random_tokens
+from gpt.interpret.head_scores import head_scores, repeated_random_tokens
 from gpt.trace import LayerTrace, Trace
 
 

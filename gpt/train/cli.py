@@ -16,7 +16,7 @@ import sys
 import time
 import traceback
 from collections.abc import Sequence
-from dataclasses import fields, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,59 +24,23 @@ import torch
 import torch.distributed as dist
 
 from gpt.checkpoint import CheckpointError, load_checkpoint, load_optimizer_state, read_meta
-from gpt.config import ConfigError, GPTConfig, preset
-from gpt.data import DataError, check_fits, load_splits, read_corpus, split_ids
+from gpt.config import ConfigError
 from gpt.model import GPT
-from gpt.run_files import RunFiles, RunRecorder
-from gpt.run_layout import (
+from gpt.paths import CHECKPOINT_DIR
+from gpt.runs.layout import (
     CAUSE_DISK_FULL,
     CAUSE_OUT_OF_MEMORY,
-    CHECKPOINT_DIR,
     METRICS,
     STATUS_JSON,
+    RunState,
     is_disk_full,
     read_json,
 )
-from gpt.trainer import (
-    Distributed,
-    TrainConfig,
-    Trainer,
-    TrainResult,
-    cpu_threads,
-    resolve_bf16,
-    resolve_device,
-)
-
-DEFAULT_PROBE = "The quick brown fox jumps over the lazy dog"
-# Options that shape the model (the vocabulary comes from the corpus) and options handed to
-# TrainConfig as they are. Their defaults live in one place each: the CPU preset and TrainConfig.
-MODEL_OPTIONS = ("block_size", "n_layer", "n_head", "n_embd", "dropout", "pos_encoding", "tie_embeddings")
-SCHEDULE_OPTIONS = tuple(f.name for f in fields(TrainConfig) if f.name not in ("beta1", "beta2", "bf16"))
-
-
-def _defaults() -> dict[str, Any]:
-    cpu_model = preset("shakespeare-char")
-    return {
-        "data": "shakespeare",
-        "tokenizer": "char",
-        **{name: getattr(cpu_model, name) for name in MODEL_OPTIONS},
-        **{name: getattr(TrainConfig, name) for name in SCHEDULE_OPTIONS},  # the dataclass's defaults
-        "device": "auto",
-        "dtype": "auto",
-        "threads": 0,
-        "probe": DEFAULT_PROBE,
-        "sample_prompt": None,
-        "sample_tokens": 200,
-        "parent_pid": None,
-        "nice": 0,
-        "out": None,
-        "resume": None,
-    }
-
-
-DEFAULTS = _defaults()
-# What a resumed run must keep: the model's shape, the data it reads and its random streams.
-FIXED_ON_RESUME = ("data", "tokenizer", *MODEL_OPTIONS, "seed")
+from gpt.runs.writer import RunFiles, RunRecorder
+from gpt.train.data import DataError, check_fits, load_splits, read_corpus, split_ids
+from gpt.train.device import choose_threads, resolve_bf16, resolve_device
+from gpt.train.settings import FIXED_ON_RESUME, SettingsError, TrainSettings, add_arguments, flag_name
+from gpt.train.trainer import Distributed, Trainer, TrainResult
 
 
 class UsageError(ValueError):
@@ -86,31 +50,7 @@ class UsageError(ValueError):
 def build_parser() -> argparse.ArgumentParser:
     # SUPPRESS: only options actually typed appear, so --resume can tell them from defaults.
     p = argparse.ArgumentParser(prog="python -m gpt.train", description=__doc__, argument_default=argparse.SUPPRESS)
-    p.add_argument("--data", help="UTF-8 text file, or a bundled corpus name: shakespeare (default)")
-    p.add_argument("--tokenizer", choices=("char", "gpt2"), help="char (default) or gpt2 (BPE)")
-    for name in ("n-layer", "n-head", "n-embd", "block-size", "batch-size", "max-iters", "warmup-iters"):
-        p.add_argument(f"--{name}", type=int)
-    for name in ("lr", "min-lr", "grad-clip", "weight-decay", "dropout"):
-        p.add_argument(f"--{name}", type=float)
-    p.add_argument("--pos-encoding", choices=("learned", "sinusoidal"), help="position vectors (default learned)")
-    p.add_argument(
-        "--untied-head",
-        dest="tie_embeddings",
-        action="store_false",
-        help="give the output layer its own matrix instead of reusing the token embeddings (GPT-2 ties them)",
-    )
-    p.add_argument("--lr-decay-iters", type=int, help="cosine decay length (default: --max-iters)")
-    p.add_argument("--eval-interval", type=int, help="evaluate (val loss, sample, probe, checkpoint) every N steps")
-    p.add_argument("--eval-iters", type=int, help="batches per split in each evaluation")
-    p.add_argument("--log-interval", type=int, help="write a metrics line every N steps")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
-    p.add_argument("--dtype", choices=("auto", "float32", "bfloat16"), help="auto: bf16 where the hardware has it")
-    p.add_argument("--compile", action="store_true", help="torch.compile the model (slow start, faster steps)")
-    p.add_argument("--threads", type=int, help="CPU threads for torch (0: torch's default)")
-    p.add_argument("--probe", help=f"sentence whose attention is recorded at each evaluation ({DEFAULT_PROBE!r})")
-    p.add_argument("--sample-prompt", help="prompt for the text sample at each evaluation (default: corpus start)")
-    p.add_argument("--sample-tokens", type=int, help="tokens generated for each sample (default 200)")
+    add_arguments(p)  # one option per training knob (gpt.train.settings)
     p.add_argument("--parent-pid", type=int, help="stop (status 'interrupted') when this process is gone")
     p.add_argument(
         "--nice",
@@ -123,59 +63,47 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def check_options(o: dict[str, Any]) -> None:
-    positive = ("batch_size", "max_iters", "eval_interval", "eval_iters", "log_interval", "sample_tokens")
-    for name in positive:
-        if o[name] < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {o[name]}")
-    for name in ("warmup_iters", "min_lr", "grad_clip", "weight_decay", "threads"):
-        if o[name] < 0:
-            raise UsageError(f"--{name.replace('_', '-')} must not be negative, got {o[name]}")
-    if o["lr_decay_iters"] is not None and o["lr_decay_iters"] < 1:
-        raise UsageError(f"--lr-decay-iters must be at least 1, got {o['lr_decay_iters']}")
-    if not o["lr"] > 0:  # a huge one is allowed here: the run ends "diverged", which is worth seeing once
-        raise UsageError(f"--lr must be positive, got {o['lr']}")
-    if not 0 <= o["nice"] <= 19:
-        raise UsageError(f"--nice must be between 0 and 19, got {o['nice']}")
-    if not o["probe"].strip():
-        raise UsageError("--probe must contain some text")
+@dataclass(frozen=True)
+class WorkerArgs:
+    """How this process runs, as opposed to what it trains."""
+
+    out: str
+    resume: str | None = None  # continuing the run in ``out`` from its checkpoint
+    parent_pid: int | None = None
+    nice: int = 0
 
 
-def gather_options(argv: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """All options (defaults, then the checkpoint's when resuming, then what was typed)."""
+def gather_options(argv: Sequence[str]) -> tuple[TrainSettings, WorkerArgs, dict[str, Any] | None]:
+    """The run's settings (defaults, then the checkpoint's when resuming, then what was typed), the
+    process's own arguments, and the checkpoint's sidecar when resuming."""
     given = vars(build_parser().parse_args(argv))
-    meta = None
-    options = dict(DEFAULTS)
-    if "resume" in given:
-        ckpt = Path(given["resume"]) / CHECKPOINT_DIR
-        meta = read_meta(ckpt)
-        saved = meta.get("train_options") or {}
-        options.update({k: v for k, v in saved.items() if k in DEFAULTS})
-        changed = [k for k in FIXED_ON_RESUME if k in given and given[k] != saved.get(k)]
+    process = {name: given.pop(name) for name in ("out", "resume", "parent_pid", "nice") if name in given}
+    settings, meta = TrainSettings(), None
+    if "resume" in process:
+        meta = read_meta(Path(process["resume"]) / CHECKPOINT_DIR)
+        settings = TrainSettings.from_dict(meta.get("train_options") or {})
+        changed = [k for k in FIXED_ON_RESUME if k in given and given[k] != getattr(settings, k)]
         if changed:
-            names = ", ".join("--" + k.replace("_", "-") for k in changed)
-            raise UsageError(f"cannot change {names} when resuming; start a new run instead")
-        given.setdefault("out", given["resume"])
-        if Path(given["out"]).resolve() != Path(given["resume"]).resolve():
+            raise UsageError(
+                f"cannot change {', '.join(map(flag_name, changed))} when resuming; start a new run instead"
+            )
+        process.setdefault("out", process["resume"])
+        if Path(process["out"]).resolve() != Path(process["resume"]).resolve():
             raise UsageError("--resume continues the run in its own folder; leave out --out or give the same folder")
-    options.update(given)
-    if not options["out"]:
+    if not process.get("out"):
         raise UsageError("--out DIR is required (the run folder to write), or --resume DIR")
-    check_options(options)
-    out = Path(options["out"])
+    settings = settings.with_changes(**given)
+    try:
+        settings.validate()
+    except SettingsError as exc:
+        raise UsageError(exc.for_command_line()) from exc
+    worker = WorkerArgs(**process)
+    if not 0 <= worker.nice <= 19:
+        raise UsageError(f"--nice must be between 0 and 19, got {worker.nice}")
+    out = Path(worker.out)
     if meta is None and ((out / CHECKPOINT_DIR).exists() or (out / METRICS).exists()):
         raise UsageError(f"{out} already holds a run; continue it with --resume or choose a new --out folder")
-    return options, meta
-
-
-def model_config(o: dict[str, Any], vocab_size: int) -> GPTConfig:
-    """The model these options describe (ConfigError names a knob that does not work)."""
-    return GPTConfig(vocab_size=vocab_size, **{name: o.get(name, DEFAULTS[name]) for name in MODEL_OPTIONS})
-
-
-def train_config(o: dict[str, Any], bf16: bool) -> TrainConfig:
-    cfg = TrainConfig(**{name: o[name] for name in SCHEDULE_OPTIONS}, bf16=bf16)
-    return replace(cfg, min_lr=min(cfg.min_lr, cfg.lr))  # the schedule never climbs while decaying
+    return settings, worker, meta
 
 
 def setup_distributed(device: str = "auto") -> Distributed:
@@ -228,52 +156,55 @@ class StopFlags:
         return None
 
 
-def build(o: dict[str, Any], meta: dict[str, Any] | None, device: torch.device, seed_offset: int = 0):
-    """Model, tokenizer and data for a new or resumed run."""
-    if meta is None:
-        tokenizer, splits, text = load_splits(o["data"], o["tokenizer"], o["block_size"])
-        cfg = model_config(o, tokenizer.vocab_size)
-        torch.manual_seed(o["seed"])
-        model = GPT(cfg)
+def build(settings: TrainSettings, resume: str | None, device: torch.device):
+    """Model, tokenizer and data for a new run, or for the run being resumed from ``resume``."""
+    if resume is None:
+        tokenizer, splits, text = load_splits(settings.data, settings.tokenizer, settings.block_size)
+        torch.manual_seed(settings.seed)
+        model = GPT(settings.model_config(tokenizer.vocab_size))
     else:
-        loaded = load_checkpoint(Path(o["resume"]) / CHECKPOINT_DIR)
+        loaded = load_checkpoint(Path(resume) / CHECKPOINT_DIR)
         model, tokenizer = loaded.model, loaded.tokenizer
-        text = read_corpus(o["data"])
+        text = read_corpus(settings.data)
         splits = split_ids(torch.tensor(tokenizer.encode(text), dtype=torch.long))
         check_fits(splits, model.config.block_size)
     return model.to(device), tokenizer, splits, text
 
 
-def run(o: dict[str, Any], meta: dict[str, Any] | None, argv: Sequence[str], ddp: Distributed) -> int:
+def run(
+    settings: TrainSettings, worker: WorkerArgs, meta: dict[str, Any] | None, argv: Sequence[str], ddp: Distributed
+) -> int:
     t_start = time.perf_counter()
-    if o["nice"] and hasattr(os, "nice"):
-        os.nice(o["nice"])  # before torch starts its thread pool: the threads inherit it
-    stops = StopFlags(o["parent_pid"])  # first: a SIGTERM while the data loads still stops cleanly
+    if worker.nice and hasattr(os, "nice"):
+        os.nice(worker.nice)  # before torch starts its thread pool: the threads inherit it
+    stops = StopFlags(worker.parent_pid)  # first: a SIGTERM while the data loads still stops cleanly
     try:
-        return _run(o, meta, argv, ddp, stops, t_start)
+        return _run(settings, worker, meta, argv, ddp, stops, t_start)
     finally:
         stops.restore()
 
 
-def _run(o: dict[str, Any], meta, argv: Sequence[str], ddp: Distributed, stops: StopFlags, t_start: float) -> int:
-    device = resolve_device(o["device"], ddp)
-    bf16 = resolve_bf16(o["dtype"], device)
-    files = RunFiles(o["out"], device=str(device)) if ddp.is_main else None
-    model, tokenizer, splits, text = build(o, meta, device)
+def _run(settings, worker, meta, argv: Sequence[str], ddp: Distributed, stops: StopFlags, t_start: float) -> int:
+    device = resolve_device(settings.device, ddp.enabled)
+    bf16 = resolve_bf16(settings.dtype, device)
+    files = RunFiles(worker.out, device=str(device)) if ddp.is_main else None
+    model, tokenizer, splits, text = build(settings, worker.resume, device)
     threads_before = torch.get_num_threads()
     if device.type == "cpu":
-        torch.set_num_threads(cpu_threads(o["threads"], ddp.world_size))
-    cfg = train_config(o, bf16)
+        torch.set_num_threads(choose_threads(settings.threads, ddp.world_size))
     recorder = None
     if files is not None:
-        files.max_iters = cfg.max_iters
-        prompt = o["sample_prompt"] or text.lstrip()[:32].split("\n")[0] or text[:8]
-        options_record = {**o, "device": str(device), "dtype": "bfloat16" if bf16 else "float32"}
-        recorder = RunRecorder(files, tokenizer, o, o["probe"], prompt, o["sample_tokens"], stops.reason)
+        files.max_iters = settings.max_iters
+        prompt = settings.sample_prompt or text.lstrip()[:32].split("\n")[0] or text[:8]
+        recorder = RunRecorder(
+            files, tokenizer, settings.to_dict(), settings.probe, prompt, settings.sample_tokens, stops.reason
+        )
         if meta is None:
-            files.write_run_json(list(argv), options_record)
+            resolved = {"device": str(device), "dtype": "bfloat16" if bf16 else "float32"}
+            files.write_run_json(list(argv), {**settings.to_dict(), **resolved})
     try:
-        result, trainer = _train(o, meta, model, cfg, splits, device, recorder, ddp)
+        trainer = Trainer(model, settings, splits, device, recorder, ddp, bf16=bf16)
+        result = _train(trainer, worker.resume, meta, recorder)
     finally:
         torch.set_num_threads(threads_before)
     if files is not None and recorder is not None:
@@ -285,18 +216,17 @@ def _run(o: dict[str, Any], meta, argv: Sequence[str], ddp: Distributed, stops: 
     return 1 if result.state == "diverged" else 0
 
 
-def _train(o, meta, model, cfg, splits, device, recorder, ddp) -> tuple[TrainResult, Trainer]:
-    trainer = Trainer(model, cfg, splits, device, recorder, ddp)
-    if meta is not None:
-        trainer.load_optimizer_state(load_optimizer_state(Path(o["resume"]) / CHECKPOINT_DIR))
+def _train(trainer: Trainer, resume: str | None, meta: dict[str, Any] | None, recorder) -> TrainResult:
+    if resume is not None and meta is not None:
+        trainer.load_optimizer_state(load_optimizer_state(Path(resume) / CHECKPOINT_DIR))
         trainer.iter = int(meta.get("iter", 0))
         trainer.best_val_loss = meta.get("best_val_loss")
         if recorder is not None:
             recorder.files.truncate_after(trainer.iter)
     if recorder is not None:
         verb = "resuming" if meta else "starting"
-        recorder.files.write_status("running", f"{verb} at step {trainer.iter}", trainer.iter)
-    return trainer.train(), trainer
+        recorder.files.write_status(RunState.RUNNING, f"{verb} at step {trainer.iter}", trainer.iter)
+    return trainer.train()
 
 
 def _loss_text(result: TrainResult) -> str:
@@ -330,7 +260,7 @@ def finish(files: RunFiles, recorder: RunRecorder, trainer: Trainer, result: Tra
                 "state": result.state,
             }
         )
-    files.write_status(result.state, message, result.iters)
+    files.write_status(RunState(result.state), message, result.iters)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -338,10 +268,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ddp = Distributed()
     out_dir = None
     try:
-        options, meta = gather_options(argv)
-        out_dir = options["out"]
-        ddp = setup_distributed(options["device"])
-        return run(options, meta, argv, ddp)
+        settings, worker, meta = gather_options(argv)
+        out_dir = worker.out
+        ddp = setup_distributed(settings.device)
+        return run(settings, worker, meta, argv, ddp)
     except (UsageError, ConfigError, DataError, CheckpointError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         _report_failure(out_dir, ddp, message)
@@ -394,7 +324,7 @@ def _report_failure(out_dir: str | None, ddp: Distributed, message: str, cause: 
         last = read_json(files.dir / STATUS_JSON) or {}
         files.max_iters = int(last.get("max_iters") or 0)
         extra = {"cause": cause} if cause else {}
-        files.write_status("failed", message, int(last.get("iter") or 0), **extra)
+        files.write_status(RunState.FAILED, message, int(last.get("iter") or 0), **extra)
     except OSError:
         pass
 

@@ -1,0 +1,46 @@
+"""Training: the settings schema, presets, data, the trainer loop, devices and the speed probe.
+
+``python -m gpt.train`` is the training worker (``gpt.train.cli``); the app starts it as a child
+process and never imports it. What the app and the job manager need is exported here:
+
+- settings: ``TrainSettings`` (the one schema of a run's knobs), ``SettingsError``;
+- presets: ``TRAINING_PRESETS``, ``APP_SETTINGS``, ``APP_MAX_LR``;
+- devices: ``DeviceInfo``, ``list_devices``;
+- the estimate before a run: ``count_params``, ``memory_estimate``, ``corpus_stats``,
+  ``probe_in_subprocess`` (a measured speed probe in a child process), ``estimate_run_seconds``.
+"""
+
+from gpt.train.device import DeviceInfo, list_devices
+from gpt.train.estimate import (
+    CorpusStats,
+    EstimateError,
+    MemoryEstimate,
+    ProbeResult,
+    corpus_stats,
+    count_params,
+    estimate_run_seconds,
+    memory_estimate,
+    probe_in_subprocess,
+)
+from gpt.train.presets import APP_MAX_LR, APP_SETTINGS, TRAINING_PRESETS, TrainingPreset
+from gpt.train.settings import SettingsError, TrainSettings
+
+__all__ = [
+    "APP_MAX_LR",
+    "APP_SETTINGS",
+    "TRAINING_PRESETS",
+    "CorpusStats",
+    "DeviceInfo",
+    "EstimateError",
+    "MemoryEstimate",
+    "ProbeResult",
+    "SettingsError",
+    "TrainSettings",
+    "TrainingPreset",
+    "corpus_stats",
+    "count_params",
+    "estimate_run_seconds",
+    "list_devices",
+    "memory_estimate",
+    "probe_in_subprocess",
+]

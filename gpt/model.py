@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from gpt.attention import attention_steps
 from gpt.config import GPTConfig
-from gpt.trace import LayerTrace, Trace, TraceOptions
+from gpt.trace import AttentionRecord, LayerTrace, Trace, TraceOptions
 
 
 def sinusoidal_positions(n_positions: int, n_embd: int) -> torch.Tensor:
@@ -46,7 +46,8 @@ class CausalSelfAttention(nn.Module):
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
         shape = (B, T, self.n_head, C // self.n_head)
-        return tuple(t.view(shape).transpose(1, 2) for t in (q, k, v))  # type: ignore[return-value]
+        q, k, v = (t.view(shape).transpose(1, 2) for t in (q, k, v))
+        return q, k, v
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, T, C = x.shape
@@ -57,14 +58,14 @@ class CausalSelfAttention(nn.Module):
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # concatenate heads
         return self.resid_dropout(self.c_proj(y))
 
-    def forward_traced(self, x: torch.Tensor, options: TraceOptions) -> dict[str, torch.Tensor]:
+    def forward_traced(self, x: torch.Tensor, options: TraceOptions) -> AttentionRecord:
         """The same attention as ``forward``, step by step, returning what a trace keeps."""
         B, T, C = x.shape
         q, k, v = self.split_heads(x)
         steps = attention_steps(q, k, v, scale=options.scale, causal=options.causal)
         concat = steps.context_vec.transpose(1, 2).contiguous().view(B, T, C)
         attn_out = self.c_proj(concat)
-        return {"q": q, "k": k, "v": v, "context_vec": steps.context_vec, "concat": concat, "attn_out": attn_out}
+        return AttentionRecord(q=q, k=k, v=v, context_vec=steps.context_vec, concat=concat, attn_out=attn_out)
 
 
 class MLP(nn.Module):
@@ -93,12 +94,25 @@ class Block(nn.Module):
         x = x + self.attn(self.ln_1(x))
         return x + self.mlp(self.ln_2(x))
 
-    def forward_traced(self, resid_in: torch.Tensor, options: TraceOptions) -> dict[str, torch.Tensor]:
+    def forward_traced(self, resid_in: torch.Tensor, options: TraceOptions) -> LayerTrace:
+        """The block on one sequence (a batch of 1, (1, T, C)), recording every intermediate."""
         x = self.ln_1(resid_in)
-        rec = self.attn.forward_traced(x, options)
-        resid_mid = resid_in + rec["attn_out"]
+        attn = self.attn.forward_traced(x, options)
+        resid_mid = resid_in + attn.attn_out
         resid_out = resid_mid + self.mlp(self.ln_2(resid_mid))
-        return {"resid_in": resid_in, "x": x, **rec, "resid_mid": resid_mid, "resid_out": resid_out}
+        return LayerTrace(
+            resid_in=resid_in[0],
+            x=x[0],
+            q=attn.q[0],
+            k=attn.k[0],
+            v=attn.v[0],
+            context_vec=attn.context_vec[0],
+            concat=attn.concat[0],
+            attn_out=attn.attn_out[0],
+            resid_mid=resid_mid[0],
+            resid_out=resid_out[0],
+            options=options,
+        )
 
 
 class GPT(nn.Module):
@@ -184,9 +198,9 @@ class GPT(nn.Module):
         x = tok_emb + pos_emb
         layers = []
         for block in self.h:
-            rec = block.forward_traced(x, options)
-            layers.append(LayerTrace.from_batch(rec, options))
-            x = rec["resid_out"]
+            layer = block.forward_traced(x, options)
+            layers.append(layer)
+            x = layer.resid_out.unsqueeze(0)
         final_norm = self.ln_f(x)
         return Trace(
             token_ids=idx[0].tolist(),

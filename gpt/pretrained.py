@@ -184,7 +184,7 @@ def download_gpt2(folder: str | Path = DEFAULT_GPT2_DIR, progress: ProgressCallb
 def _progress_tqdm(progress: ProgressCallback) -> type:
     from tqdm.auto import tqdm
 
-    class CallbackTqdm(tqdm):  # type: ignore[misc, valid-type]
+    class CallbackTqdm(tqdm):
         # Counts bytes itself: a disabled bar (HF_HUB_DISABLE_PROGRESS_BARS) does not track n.
         def update(self, n: float | None = 1) -> bool | None:
             self._bytes_done = getattr(self, "_bytes_done", 0) + int(n or 0)

@@ -19,6 +19,18 @@ class TraceOptions:
 
 
 @dataclass(frozen=True)
+class AttentionRecord:
+    """What one attention layer computed, step by step, for a batch. Shapes: (B, nh, T, hs) or (B, T, C)."""
+
+    q: torch.Tensor  # (B, nh, T, hs) queries, keys and values, split into heads
+    k: torch.Tensor
+    v: torch.Tensor
+    context_vec: torch.Tensor  # (B, nh, T, hs) attention weights @ V, per head
+    concat: torch.Tensor  # (B, T, C) heads side by side
+    attn_out: torch.Tensor  # (B, T, C) concat @ W_o + b_o
+
+
+@dataclass(frozen=True)
 class LayerTrace:
     """One block's attention for a single sequence. Shapes: (T, C) or (nh, T, hs)."""
 
@@ -33,10 +45,6 @@ class LayerTrace:
     resid_mid: torch.Tensor  # (T, C) resid_in + attn_out
     resid_out: torch.Tensor  # (T, C) after the MLP's residual add
     options: TraceOptions
-
-    @classmethod
-    def from_batch(cls, rec: dict[str, torch.Tensor], options: TraceOptions) -> LayerTrace:
-        return cls(**{name: t[0] for name, t in rec.items()}, options=options)
 
     @property
     def n_head(self) -> int:

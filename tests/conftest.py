@@ -95,7 +95,7 @@ class StreamlitServer:
         full_env = {**os.environ, "ATTN_EXPLORER_RUNS_DIR": str(runs_dir), **(env or {})}
         cmd = [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={self.port}"]
         cmd += ["--server.address=127.0.0.1", "--server.headless=true"]
-        self._log_file = open(self.log, "w")  # noqa: SIM115 - closed in stop()
+        self._log_file = open(self.log, "w")  # closed in stop()
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=self._log_file, stderr=subprocess.STDOUT)
         _wait_http(f"{self.url}/_stcore/health", 60)
 

@@ -118,7 +118,7 @@ def test_head_table_on_a_constructed_previous_token_pattern() -> None:
     class FakeTrace:
         layers = [FakeLayer()]
 
-    rows = explain.head_table(FakeTrace(), [str(i) for i in range(t)], period=3)  # type: ignore[arg-type]
+    rows = explain.head_table(FakeTrace(), [str(i) for i in range(t)], period=3)
     assert rows[0]["previous_token"] == pytest.approx(1.0)
     assert rows[0]["entropy"] == pytest.approx(0.0, abs=1e-6)
     assert rows[0]["induction"] == pytest.approx(0.0)

@@ -169,7 +169,7 @@ STEP_IDS: tuple[str, ...] = tuple(s.id for s in STEPS)
 def clamp_index(value: object, n: int) -> int:
     """A stored index (from the URL or an older model) made valid for ``n`` choices."""
     try:
-        index = int(value)  # type: ignore[call-overload]
+        index = int(value)
     except (TypeError, ValueError):
         return 0
     return min(max(index, 0), max(n - 1, 0))

@@ -6,5 +6,6 @@ No Streamlit here.
 """
 
 from gpt.labs.catalog import LABS, Lab, lab_by_id
+from gpt.labs.predict import Score, largest_label
 
-__all__ = ["LABS", "Lab", "lab_by_id"]
+__all__ = ["LABS", "Lab", "Score", "lab_by_id", "largest_label"]

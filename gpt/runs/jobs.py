@@ -4,7 +4,7 @@ One ``JobManager`` per server process. It never trains in its own process: each 
 ``python -m gpt.train --out <run dir> ... --parent-pid <this pid>`` started with ``subprocess``,
 so a run cannot slow down the pages, and it dies with the server (the worker watches its parent).
 
-The run folders on disk are the truth (see the run folder contract): the manager only keeps
+The run folders on disk are the truth (docs/run-folder.md): the manager only keeps
 the processes it started and the queue of runs waiting for their device. A restarted server
 therefore lists past runs from disk, with a 'running' run whose process is gone shown as
 'interrupted' (``gpt.runs.true_state``).
@@ -285,7 +285,7 @@ class JobManager:
         while not self._closed.wait(interval):
             try:
                 self.poll()
-            except Exception:  # noqa: BLE001 - the scheduler thread must survive a bad folder
+            except Exception:  # the scheduler thread must survive a bad folder
                 continue
 
     # ------------------------------------------------------------------ stop, delete, list

@@ -1,6 +1,6 @@
 """The run folder's file names and the JSON helpers that read and write them.
 
-One home for the contract shared by the worker (``gpt.runs.writer`` writes), the job manager
+One home for the contract (docs/run-folder.md) shared by the worker (``gpt.runs.writer`` writes), the job manager
 (``gpt.runs.jobs``) and the readers (``gpt.runs.reader``). JSON objects are replaced atomically (temp
 file + os.replace), so a reader never sees half a file; JSON-lines files are appended one
 flushed line at a time, and readers skip a torn last line.

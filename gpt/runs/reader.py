@@ -1,4 +1,4 @@
-"""Reading a training run's folder (see the run folder contract): status, metrics, samples, probes.
+"""Reading a training run's folder (docs/run-folder.md): status, metrics, samples, probes.
 
 Everything here only reads, and tolerates a worker that is writing at the same moment: a
 JSON-lines file whose last line is half written yields the complete lines before it, and a
@@ -228,9 +228,9 @@ def read_metrics(path: Path, max_points: int = 500) -> Metrics:
     val = [(i, v) for i, v in val if v is not None]
     return Metrics(
         train_iters=[train[i][0] for i in keep],
-        train_loss=[train[i][1] for i in keep],  # type: ignore[misc]
+        train_loss=[train[i][1] for i in keep],
         val_iters=[i for i, _ in val],
-        val_loss=[v for _, v in val],  # type: ignore[misc]
+        val_loss=[v for _, v in val],
         last=records[-1] if records else {},
         seconds_per_iter=_recent_seconds_per_iter(records),
     )

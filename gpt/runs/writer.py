@@ -1,4 +1,4 @@
-"""The files of one training run folder (see the run-folder contract in the project brief).
+"""The files of one training run folder (the contract: docs/run-folder.md).
 
 run.json, status.json, summary.json are replaced atomically (temp file + os.replace), so a
 reader never sees half a file. metrics/samples/probe .jsonl files are appended one flushed

@@ -1,6 +1,6 @@
 """Train a GPT from the command line: ``python -m gpt.train --out runs/my-run [options]``.
 
-Writes the run folder described in the run-folder contract (status, metrics, samples, attention
+Writes the run folder described in docs/run-folder.md (status, metrics, samples, attention
 probes, checkpoint, summary). Works alone or under ``torchrun --nproc_per_node=N`` (DDP).
 
 Exit codes: 0 finished / stopped / interrupted, 1 diverged, out of memory, disk full or an unexpected failure,

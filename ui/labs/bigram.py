@@ -6,9 +6,9 @@ import pandas as pd
 import streamlit as st
 import torch
 
+from gpt import DEFAULT_CORPUS
 from gpt.interpret import shown_token
 from gpt.labs import Lab, bigram
-from gpt.paths import DEFAULT_CORPUS
 from ui.figures import line_chart
 from ui.labs import widgets as view
 

@@ -6,8 +6,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from gpt.labs import Lab, dessert
-from gpt.labs.predict import largest_label
+from gpt.labs import Lab, dessert, largest_label
 from ui.labs import widgets as view
 
 

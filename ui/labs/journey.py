@@ -10,8 +10,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from gpt.labs import Lab, journey
-from gpt.labs.predict import largest_label
+from gpt.labs import Lab, journey, largest_label
 from ui.labs import journey_weights
 from ui.labs import widgets as view
 

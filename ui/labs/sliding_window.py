@@ -5,9 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from gpt import TokenPiece
+from gpt import TokenPiece, get_tokenizer
 from gpt.labs import Lab, sliding_window
-from gpt.tokenizers import get_tokenizer
 from ui.chips import chips_html
 from ui.labs import widgets as view
 

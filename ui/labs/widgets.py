@@ -16,8 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from gpt.labs import Lab
-from gpt.labs.predict import Score
+from gpt.labs import Lab, Score
 from ui.figures import heatmap
 from ui.render import csv_button, show_figure
 

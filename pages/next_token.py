@@ -22,7 +22,7 @@ ALTERNATIVES = 8  # candidates kept per generated token
 GENERATION_KEY = "nt_generation"  # session key of the last generation (per browser session)
 
 
-def _controls(vocab_size: int) -> tuple[SamplingSettings, int]:
+def controls(vocab_size: int) -> tuple[SamplingSettings, int]:
     a, b, c, d = st.columns(4)
     temperature = a.slider(
         "Temperature",
@@ -63,13 +63,13 @@ def _controls(vocab_size: int) -> tuple[SamplingSettings, int]:
     return settings, int(shown)
 
 
-def _settings_text(settings: SamplingSettings) -> str:
+def settings_text(settings: SamplingSettings) -> str:
     top_k = settings.top_k or "off"
     top_p = settings.top_p if settings.top_p is not None else "off"
     return f"T={settings.temperature:g}, top-k={top_k}, top-p={top_p}"
 
 
-def _distribution(sel: shell.Selection, settings: SamplingSettings, shown: int) -> None:
+def distribution(sel: shell.Selection, settings: SamplingSettings, shown: int) -> None:
     trace = sel.trace()  # cached: moving the sliders only re-does the cheap softmax below
     n = len(sel.pieces)
     position = n - 1
@@ -86,7 +86,7 @@ def _distribution(sel: shell.Selection, settings: SamplingSettings, shown: int) 
         list(table["token"]),
         list(table["probability"]),
         title=f"Next token after “…{context}” (position {position})",
-        provenance=sel.provenance(sampling=_settings_text(settings)),
+        provenance=sel.provenance(sampling=settings_text(settings)),
     )
     show_figure(fig, table, "next-token", key="next_token")
     alive = int((probs > 0).sum())
@@ -96,7 +96,7 @@ def _distribution(sel: shell.Selection, settings: SamplingSettings, shown: int) 
     )
 
 
-def _generated_html(prompt: str, steps_text: list[str]) -> str:
+def generated_html(prompt: str, steps_text: list[str]) -> str:
     """Prompt in grey, each generated token highlighted; all text escaped (never HTML)."""
     shades = ("#fde68a", "#fcd34d")  # alternating, so neighbouring tokens stay apart
     spans = "".join(
@@ -109,7 +109,7 @@ def _generated_html(prompt: str, steps_text: list[str]) -> str:
     )
 
 
-def _generation(sel: shell.Selection, settings: SamplingSettings) -> None:
+def generation(sel: shell.Selection, settings: SamplingSettings) -> None:
     st.subheader("Generate, one token at a time")
     st.write(
         "The model predicts a distribution, one token is drawn from it, appended, and the longer text goes "
@@ -133,14 +133,14 @@ def _generation(sel: shell.Selection, settings: SamplingSettings) -> None:
     if not result or result["model_id"] != sel.model_id or result["token_ids"] != sel.token_ids:
         st.caption("Press **Generate** to continue the sentence.")
         return
-    _show_generation(sel, result["settings"], result["steps"])
+    show_generation(sel, result["settings"], result["steps"])
 
 
-def _show_generation(sel: shell.Selection, settings: SamplingSettings, steps: list) -> None:
+def show_generation(sel: shell.Selection, settings: SamplingSettings, steps: list) -> None:
     tokenizer = sel.loaded.tokenizer
     prompt = "".join(p.text for p in sel.pieces)
-    st.html(_generated_html(prompt, [tokenizer.token_text(s.token_id) for s in steps]))
-    st.caption(f"Made with {_settings_text(settings)}, seed {settings.seed}.")
+    st.html(generated_html(prompt, [tokenizer.token_text(s.token_id) for s in steps]))
+    st.caption(f"Made with {settings_text(settings)}, seed {settings.seed}.")
     rows = pd.DataFrame(generation_rows(steps, tokenizer)).set_index("step")
     st.dataframe(rows, width="stretch", height=min(400, 40 + 35 * len(rows)))
     if len(steps) > 1:
@@ -161,7 +161,7 @@ def _show_generation(sel: shell.Selection, settings: SamplingSettings, steps: li
         labels,
         values,
         title=f"Step {step}: the candidates, the drawn token in red",
-        provenance=sel.provenance(sampling=_settings_text(settings), seed=settings.seed, step=step),
+        provenance=sel.provenance(sampling=settings_text(settings), seed=settings.seed, step=step),
         highlight=highlight,
     )
     data = pd.DataFrame(
@@ -171,15 +171,20 @@ def _show_generation(sel: shell.Selection, settings: SamplingSettings, steps: li
     csv_button(rows, "generation", key="csv_generation", label="Download all steps (CSV)")
 
 
-st.title("5 · Next token")
-st.write(
-    "After the last layer, the vector at each position is compared with every token's embedding, giving one "
-    "score (logit) per vocabulary entry. Softmax turns the scores into probabilities for the **next** token. "
-    "Sampling settings reshape that distribution before a token is drawn."
-)
-st.latex(r"P(\text{token}_j) = \frac{e^{z_j / T}}{\sum_k e^{z_k / T}}")
-selection = shell.require_tokens(shell.sidebar())
-if selection is not None:
-    sampling, bars = _controls(selection.loaded.tokenizer.vocab_size)
-    _distribution(selection, sampling, bars)
-    _generation(selection, sampling)
+def main() -> None:
+    st.title("5 · Next token")
+    st.write(
+        "After the last layer, the vector at each position is compared with every token's embedding, giving one "
+        "score (logit) per vocabulary entry. Softmax turns the scores into probabilities for the **next** token. "
+        "Sampling settings reshape that distribution before a token is drawn."
+    )
+    st.latex(r"P(\text{token}_j) = \frac{e^{z_j / T}}{\sum_k e^{z_k / T}}")
+    sel = shell.require_tokens(shell.sidebar())
+    if sel is None:
+        return
+    sampling, bars = controls(sel.loaded.tokenizer.vocab_size)
+    distribution(sel, sampling, bars)
+    generation(sel, sampling)
+
+
+main()

@@ -12,15 +12,27 @@ from ui import shell, state
 state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
 
 TOKENS_SHOWN = 12  # tokens quoted in the path summary
+HOW_TO = """
+- **Project it.** Pick a short sentence in the sidebar and walk the class through pages 1 → 5. The sidebar
+  counts tokens of the chosen model ("23 / 64 tokens") and cuts longer text at the model's context.
+- **Share the exact view.** The address bar carries the sentence, model, layer, head and step: copy the link
+  into your slides or the class chat and everyone opens the same view.
+- **Before and after training.** Switch between an *untrained* model and a trained one with the same sentence:
+  random weights give flat, unstructured attention; training produces heads with clear patterns.
+- **Ask "what if".** Page 3 can switch off the √d_k scaling or the causal mask and shows what changes downstream.
+- **Reproducible sampling.** Page 5 uses a fixed seed, so a demo gives the same continuation every time.
+- **Take the numbers home.** Every chart has a camera icon (PNG) and a *Download numbers (CSV)* button; titles
+  name the model, checkpoint, seed and layer/head they came from.
+"""
 
 
-def _quote(tokens: list[str]) -> str:
+def quote(tokens: list[str]) -> str:
     """Tokens as inline code, so whatever the user typed shows as plain text."""
     shown = " ".join(f"`{t.replace('`', 'ˋ')}`" for t in tokens[:TOKENS_SHOWN])
     return shown + (" …" if len(tokens) > TOKENS_SHOWN else "")
 
 
-def _path(sel: shell.Selection | None) -> None:
+def sentence_path(sel: shell.Selection | None) -> None:
     """The five steps, each with a link and what it means for the current sentence."""
     cfg = sel.loaded.model.config if sel else None
     n = len(sel.pieces) if sel else 0
@@ -31,7 +43,7 @@ def _path(sel: shell.Selection | None) -> None:
             "1 · Tokens",
             ":material/text_fields:",
             "The text is cut into tokens and each token gets an integer ID from the vocabulary.",
-            f"Right now: {n} tokens — {_quote(sel.token_texts)}" if live else "",
+            f"Right now: {n} tokens — {quote(sel.token_texts)}" if live else "",
         ),
         (
             "pages/embeddings.py",
@@ -61,7 +73,7 @@ def _path(sel: shell.Selection | None) -> None:
             "5 · Next token",
             ":material/casino:",
             "The last position's output becomes probabilities over the vocabulary; sampling picks the next token.",
-            _top_guess(sel) if live and sel else "",
+            top_guess(sel) if live and sel else "",
         ),
     ]
     for page, label, icon, what, now in steps:
@@ -72,14 +84,14 @@ def _path(sel: shell.Selection | None) -> None:
                 st.caption(now)
 
 
-def _top_guess(sel: shell.Selection) -> str:
+def top_guess(sel: shell.Selection) -> str:
     probs = sel.trace().next_token_probs()
     p, token_id = probs.max(dim=0)
     token = sel.loaded.tokenizer.token_text(int(token_id))
     return f"Right now: the most likely next token is `{visible(token).replace('`', 'ˋ')}` ({float(p):.1%})."
 
 
-def _facts(sel: shell.Selection) -> None:
+def model_section(sel: shell.Selection) -> None:
     loaded = sel.loaded
     cfg = loaded.model.config
     rows = model_facts(cfg, loaded.model.num_params(), loaded.tokenizer.name, loaded.tokenizer.vocab_size)
@@ -101,37 +113,24 @@ def _facts(sel: shell.Selection) -> None:
             )
 
 
-HOW_TO = """
-- **Project it.** Pick a short sentence in the sidebar and walk the class through pages 1 → 5. The sidebar
-  counts tokens of the chosen model ("23 / 64 tokens") and cuts longer text at the model's context.
-- **Share the exact view.** The address bar carries the sentence, model, layer, head and step: copy the link
-  into your slides or the class chat and everyone opens the same view.
-- **Before and after training.** Switch between an *untrained* model and a trained one with the same sentence:
-  random weights give flat, unstructured attention; training produces heads with clear patterns.
-- **Ask "what if".** Page 3 can switch off the √d_k scaling or the causal mask and shows what changes downstream.
-- **Reproducible sampling.** Page 5 uses a fixed seed, so a demo gives the same continuation every time.
-- **Take the numbers home.** Every chart has a camera icon (PNG) and a *Download numbers (CSV)* button; titles
-  name the model, checkpoint, seed and layer/head they came from.
-"""
+def main() -> None:
+    st.title("Attention Explorer")
+    st.write(
+        "Follow one sentence through a GPT-style language model: how it is cut into tokens, turned into "
+        "vectors, mixed by attention heads, and finally turned into a guess for the next token. Every number "
+        "on these pages is computed live by a small from-scratch GPT (or by GPT-2 small, when installed)."
+    )
+    selection = shell.sidebar()
+    usable = shell.require_tokens(selection)
+    st.subheader("The path of a sentence")
+    sentence_path(usable)
+    if selection is not None:
+        st.subheader("The model you are exploring")
+        model_section(selection)
+    st.subheader("Using it in class")
+    st.markdown(HOW_TO)
+    st.page_link("pages/train.py", label="Train your own small model", icon=":material/model_training:")
+    st.page_link("pages/labs.py", label="Worked examples for lessons", icon=":material/science:")
 
 
-st.title("Attention Explorer")
-st.write(
-    "Follow one sentence through a GPT-style language model: how it is cut into tokens, turned into "
-    "vectors, mixed by attention heads, and finally turned into a guess for the next token. Every number "
-    "on these pages is computed live by a small from-scratch GPT (or by GPT-2 small, when installed)."
-)
-selection = shell.sidebar()
-usable = shell.require_tokens(selection)
-
-st.subheader("The path of a sentence")
-_path(usable)
-
-if selection is not None:
-    st.subheader("The model you are exploring")
-    _facts(selection)
-
-st.subheader("Using it in class")
-st.markdown(HOW_TO)
-st.page_link("pages/train.py", label="Train your own small model", icon=":material/model_training:")
-st.page_link("pages/labs.py", label="Worked examples for lessons", icon=":material/science:")
+main()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
@@ -17,7 +18,7 @@ state.init()  # first thing on every page: shared state, and app.py's navigation
 MAX_COMPARE = 8
 
 
-def _loss(value: object) -> float | None:
+def rounded_loss(value: object) -> float | None:
     return round(float(value), 4) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
@@ -31,9 +32,9 @@ def run_row(info: RunInfo) -> dict[str, object]:
         "layers×heads×dims": shape,
         "tokenizer": o.get("tokenizer", "–"),
         "context": o.get("block_size"),
-        "final val loss": _loss(info.summary.get("final_val_loss")),
-        "best val loss": _loss(info.summary.get("best_val_loss")),
-        "tokens/s": round(info.summary["tokens_per_s"]) if _loss(info.summary.get("tokens_per_s")) else None,
+        "final val loss": rounded_loss(info.summary.get("final_val_loss")),
+        "best val loss": rounded_loss(info.summary.get("best_val_loss")),
+        "tokens/s": round(info.summary["tokens_per_s"]) if rounded_loss(info.summary.get("tokens_per_s")) else None,
         "device": info.device or "–",
         "size": format_bytes(dir_size(info.path)),
         "started": dt.datetime.fromtimestamp(info.created_at).strftime("%Y-%m-%d %H:%M") if info.created_at else "–",
@@ -93,7 +94,7 @@ def manage_section(runs: list[RunInfo]) -> None:
         st.switch_page("pages/watch.py")
     stop = info.active and cols[3].button("Stop", icon=":material/stop:", key="runs_stop", disabled=not allowed)
     if stop and allowed:
-        _act(lambda: st.toast(manager().stop(run_id)))
+        run_action(lambda: st.toast(manager().stop(run_id)))
     resume = info.resumable and cols[3].button(
         "Resume",
         icon=":material/play_arrow:",
@@ -102,7 +103,7 @@ def manage_section(runs: list[RunInfo]) -> None:
         disabled=not allowed,
     )
     if resume and allowed:
-        if _act(lambda: manager().resume(run_id)):
+        if run_action(lambda: manager().resume(run_id)):
             set_current_run(run_id)
             st.rerun()
     if not info.has_checkpoint:
@@ -115,7 +116,7 @@ def manage_section(runs: list[RunInfo]) -> None:
         )
         delete = st.button("Delete", key="runs_delete", disabled=not (confirm and allowed), type="primary")
         if delete and confirm and allowed:
-            if _act(lambda: manager().delete(run_id)):
+            if run_action(lambda: manager().delete(run_id)):
                 if current_run() == run_id:
                     set_current_run(None)
                 st.toast(f"Deleted {run_id}")
@@ -124,7 +125,8 @@ def manage_section(runs: list[RunInfo]) -> None:
         st.json(info.options or {"note": "the worker has not written its settings yet"})
 
 
-def _act(action) -> bool:
+def run_action(action: Callable[[], object]) -> bool:
+    """Do ``action``; a refused or failed one ends in a message (and False), not a traceback."""
     try:
         action()
     except (JobError, OSError) as exc:
@@ -133,18 +135,22 @@ def _act(action) -> bool:
     return True
 
 
-st.title("Runs")
-teacher.key_box()
-publish_run()
-runs = manager().list_runs()
-if not runs:
-    st.info("No training runs yet. Start one on the Train page; it will be listed here.")
-    st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
-    st.stop()
+def main() -> None:
+    st.title("Runs")
+    teacher.key_box()
+    publish_run()
+    runs = manager().list_runs()
+    if not runs:
+        st.info("No training runs yet. Start one on the Train page; it will be listed here.")
+        st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
+        return
+    st.caption(
+        f"{len(runs)} run(s) in {manager().runs_dir}. Status is read from disk: a run whose process died shows as "
+        "interrupted."
+    )
+    st.dataframe(pd.DataFrame([run_row(r) for r in runs]), hide_index=True, width="stretch")
+    manage_section(runs)
+    compare_section(runs)
 
-st.caption(
-    f"{len(runs)} run(s) in {manager().runs_dir}. Status is read from disk: a run whose process died shows as interrupted."
-)
-st.dataframe(pd.DataFrame([run_row(r) for r in runs]), hide_index=True, width="stretch")
-manage_section(runs)
-compare_section(runs)
+
+main()

@@ -24,7 +24,7 @@ TOKENIZER_TITLES = {
 
 
 @st.cache_resource(show_spinner=False)
-def _tokenizers() -> dict:
+def compared_tokenizers() -> dict:
     """GPT-2 BPE plus char and word tokenizers whose vocabulary is the bundled Shakespeare corpus."""
     return {
         "gpt2": get_tokenizer("gpt2"),
@@ -33,7 +33,7 @@ def _tokenizers() -> dict:
     }
 
 
-def _model_tokens(sel: shell.Selection) -> None:
+def model_tokens(sel: shell.Selection) -> None:
     st.subheader("What the model reads")
     st.write(
         f"The **{sel.loaded.tokenizer.name}** tokenizer of *{sel.model_label}* cuts the sentence into these tokens. "
@@ -51,7 +51,7 @@ def _model_tokens(sel: shell.Selection) -> None:
         st.info(f"`{ENDOFTEXT}` is one special token (ID {sel.loaded.tokenizer.eot_id}) that separates documents.")
 
 
-def _comparison(sel: shell.Selection) -> None:
+def comparison(sel: shell.Selection) -> None:
     text = sel.sentence
     st.subheader("The same text, three tokenizers")
     st.write(
@@ -65,13 +65,13 @@ def _comparison(sel: shell.Selection) -> None:
     a.metric("characters", f"{len(text):,}")
     b.metric("words and punctuation", f"{count_words(text):,}")
     c.metric(f"tokens ({sel.loaded.tokenizer.name}, whole text)", f"{sel.total_tokens:,}")
-    summaries = compare_tokenizers(text, _tokenizers())
+    summaries = compare_tokenizers(text, compared_tokenizers())
     for column, summary in zip(st.columns(len(summaries)), summaries):
         with column:
             st.markdown(f"**{TOKENIZER_TITLES[summary.name]}**")
             st.caption(f"{summary.n_tokens:,} tokens · vocabulary {summary.vocab_size:,}")
             unk = UNK if summary.name == "word" else None
-            tok = _tokenizers()[summary.name]
+            tok = compared_tokenizers()[summary.name]
             show_chips(summary.pieces, max_chips=COMPARE_CHIPS, unknown_as=unk, tokenizer=tok)
             if summary.n_unknown and summary.name == "word":
                 st.caption(f"{summary.n_unknown} word(s) not in the vocabulary → `{UNK}` (red outline).")
@@ -97,7 +97,7 @@ def _comparison(sel: shell.Selection) -> None:
     show_figure(fig, counts, "token-counts", key="token_counts")
 
 
-def _rare_word() -> None:
+def rare_word() -> None:
     st.subheader("How BPE splits a rare word")
     word = st.text_input(
         "Type a word GPT-2 has probably never seen whole",
@@ -108,7 +108,7 @@ def _rare_word() -> None:
     if not word.strip():
         st.info("Type a word to see its pieces.")
         return
-    tokenizers = _tokenizers()
+    tokenizers = compared_tokenizers()
     gpt2_pieces: list[TokenPiece] = tokenizers["gpt2"].pieces(word)
     st.write(f"GPT-2 needs **{len(gpt2_pieces)}** piece(s) for it:")
     show_chips(gpt2_pieces, tokenizer=tokenizers["gpt2"])
@@ -120,7 +120,7 @@ def _rare_word() -> None:
         st.caption("The word tokenizer knows this word from the corpus.")
 
 
-def _table(sel: shell.Selection) -> None:
+def token_table(sel: shell.Selection) -> None:
     st.subheader("Token table")
     st.write(
         "Each token's ID and the bytes it stands for. GPT-2 works on bytes, so one emoji or CJK character can "
@@ -138,14 +138,18 @@ def _table(sel: shell.Selection) -> None:
     )
 
 
-st.title("1 · Tokens")
-st.write(
-    "A language model never sees letters. The text is first cut into **tokens**, and each token is replaced "
-    "by an integer **ID**, its index in the vocabulary. Everything later works on these IDs."
-)
-selection = shell.require_tokens(shell.sidebar())
-if selection is not None:
-    _model_tokens(selection)
-    _comparison(selection)
-    _table(selection)
-_rare_word()
+def main() -> None:
+    st.title("1 · Tokens")
+    st.write(
+        "A language model never sees letters. The text is first cut into **tokens**, and each token is replaced "
+        "by an integer **ID**, its index in the vocabulary. Everything later works on these IDs."
+    )
+    sel = shell.require_tokens(shell.sidebar())
+    if sel is not None:
+        model_tokens(sel)
+        comparison(sel)
+        token_table(sel)
+    rare_word()  # needs no model: it splits a word the user types
+
+
+main()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -31,12 +33,10 @@ SCORE_LABELS = {
 @st.cache_data(show_spinner=False, max_entries=256)
 def cached_weights(path: str, iteration: int, mtime_ns: int) -> np.ndarray | None:
     """(n_layer, n_head, T, T) weights of one evaluation (mtime in the key: a resume may rewrite it)."""
-    from pathlib import Path
-
     return read_probe_weights(Path(path), iteration)
 
 
-def weights_at(run_path, iteration: int) -> np.ndarray | None:
+def weights_at(run_path: Path, iteration: int) -> np.ndarray | None:
     file = probe_file(run_path, iteration)
     try:
         mtime = file.stat().st_mtime_ns
@@ -70,7 +70,7 @@ def masked_upper(values: np.ndarray) -> np.ndarray:
 
 
 def heatmaps(
-    run_id: str, run_path, records: list[ProbeRecord], index: int, layer: int, head: int, labels: list[str]
+    run_id: str, run_path: Path, records: list[ProbeRecord], index: int, layer: int, head: int, labels: list[str]
 ) -> None:
     record = records[index]
     weights = weights_at(run_path, record.iter)
@@ -128,30 +128,17 @@ def score_lines(run_id: str, records: list[ProbeRecord], layer: int, n_layer: in
     )
 
 
-st.title("Attention during training")
-st.caption(
-    "At every evaluation a run records the attention of its probe sentence. Scrub through the steps to see a "
-    "head's pattern form, and follow each head's type scores over training."
-)
-publish_run()
-run_id = pick_run()
-if run_id is not None:
-    try:
-        run_path = manager().run_path(run_id)
-    except ValueError as exc:
-        st.warning(str(exc))
-        st.stop()
-    records = read_probe_records(run_path)
-    if not records:
-        st.info("This run has not reached its first evaluation yet; come back in a moment.")
-        st.stop()
+def recorded_shape(run_path: Path, records: list[ProbeRecord]) -> tuple[int, int]:
+    """(n_layer, n_head) of the recorded attention: from the last weights file, else from its scores."""
     n_layer, n_head = next(iter(records[-1].scores.values())).shape if records[-1].scores else (0, 0)
     last = weights_at(run_path, records[-1].iter)
     if last is not None:
         n_layer, n_head = last.shape[:2]
-    if n_layer == 0:
-        st.warning("The recorded attention of this run cannot be read.")
-        st.stop()
+    return n_layer, n_head
+
+
+def step_pickers(records: list[ProbeRecord], n_layer: int, n_head: int) -> tuple[int, int, int]:
+    """The chosen layer, head and evaluation (an index into ``records``)."""
     for key, size in (("watch_layer", n_layer), ("watch_head", n_head)):
         if st.session_state.get(key, 0) >= size:
             st.session_state[key] = 0  # the previous run had more layers or heads
@@ -164,7 +151,36 @@ if run_id is not None:
     else:
         step = iters[0]
         cols[2].caption(f"One evaluation so far (step {step}).")
-    index = iters.index(step)
+    return layer, head, iters.index(step)
+
+
+def main() -> None:
+    st.title("Attention during training")
+    st.caption(
+        "At every evaluation a run records the attention of its probe sentence. Scrub through the steps to see a "
+        "head's pattern form, and follow each head's type scores over training."
+    )
+    publish_run()
+    run_id = pick_run()
+    if run_id is None:
+        return
+    try:
+        run_path = manager().run_path(run_id)
+    except ValueError as exc:
+        st.warning(str(exc))
+        return
+    records = read_probe_records(run_path)
+    if not records:
+        st.info("This run has not reached its first evaluation yet; come back in a moment.")
+        return
+    n_layer, n_head = recorded_shape(run_path, records)
+    if n_layer == 0:
+        st.warning("The recorded attention of this run cannot be read.")
+        return
+    layer, head, index = step_pickers(records, n_layer, n_head)
     labels = figures.token_labels([visible(t) for t in records[index].tokens])
     heatmaps(run_id, run_path, records, index, layer, head, labels)
     score_lines(run_id, records, layer, n_layer)
+
+
+main()

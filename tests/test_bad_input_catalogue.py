@@ -27,7 +27,7 @@ from bad_inputs import (
 from helpers import open_page, texts
 from streamlit.testing.v1 import AppTest
 
-import gpt.train.estimate
+import ui.train_estimate
 from gpt.config import ConfigError, GPTConfig
 from gpt.runs import JobError, check_upload
 from gpt.tokenizers import GPT2_EOT_ID, get_tokenizer
@@ -183,7 +183,7 @@ def train_page(monkeypatch: pytest.MonkeyPatch):
     def fake_probe(cfg: GPTConfig, batch_size: int, device: str, **_: object) -> ProbeResult:
         return ProbeResult(device, 0.01, 3, 0.03, None, batch_size * cfg.block_size / 0.01, batch_size)
 
-    monkeypatch.setattr(gpt.train.estimate, "probe_in_subprocess", fake_probe)
+    monkeypatch.setattr(ui.train_estimate, "probe_in_subprocess", fake_probe)
     yield lambda: open_page("train")
     streamlit.cache_data.clear()  # no fake measurement may reach another test
 

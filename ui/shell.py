@@ -59,10 +59,9 @@ class Selection:
         return get_trace(self.model_id, self.token_ids, scale=scale, causal=causal)
 
 
-def _model_picker() -> str:
-    entries = available_models()
-    ids = [e.model_id for e in entries]
-    labels = {e.model_id: e.label for e in entries}
+def _model_picker(labels: dict[str, str]) -> str:
+    """The model box over ``labels`` (model id -> label, in menu order); an unavailable choice is replaced."""
+    ids = list(labels)
     current = state.get("model")
     if current not in ids:
         if current == "gpt2":
@@ -144,9 +143,10 @@ def sidebar() -> Selection | None:
         # clean_text: an unpaired surrogate (set through the API or session) cannot be sent to the browser.
         **state.bind("sentence", clamp=lambda s: clean_text(str(s)[:MAX_SENTENCE_CHARS])),
     )
-    model_id = _model_picker()
-    _gpt2_download()
+    # One scan per rerun: listing the models walks the demo, GPT-2 and every run folder on disk.
     labels = {e.model_id: e.label for e in available_models()}
+    model_id = _model_picker(labels)
+    _gpt2_download()
     try:
         loaded = get_model(model_id)
     except LOAD_ERRORS as exc:

@@ -11,9 +11,9 @@ from helpers import open_page
 from run_fixtures import make_run
 from streamlit import config
 from streamlit.testing.v1 import AppTest
-from test_train_pages import fake_worker, no_exceptions, open_with_run  # noqa: F401 - fake_worker is a fixture
 
 from gpt.runs.reader import read_run
+from tests.app.test_train_and_runs_pages import fake_worker, no_exceptions, open_with_run  # noqa: F401 - fake_worker is a fixture
 from ui.classroom import KEY_ENV, configured_key, is_classroom, is_local_address, key_matches
 
 KEY = "Correct-Horse-42"

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from gpt.runs.reader import read_run
 
-FAKE_WORKER = shlex.join([sys.executable, str(Path(__file__).with_name("fake_train_worker.py"))])
+FAKE_WORKER = shlex.join([sys.executable, str(Path(__file__).resolve().parents[1] / "fake_train_worker.py")])
 
 
 @pytest.fixture

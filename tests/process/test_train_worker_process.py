@@ -15,7 +15,7 @@ import pytest
 from gpt.checkpoint import load_checkpoint
 from gpt.runs.layout import read_jsonl
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "16", "--batch-size", "8"]
 FAST = ["--eval-iters", "2", "--sample-tokens", "8", "--log-interval", "2", "--threads", "1"]
 

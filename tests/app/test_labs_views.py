@@ -10,7 +10,7 @@ import pytest
 
 from gpt.labs import LABS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("lab", LABS, ids=[lab.lab_id for lab in LABS])

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app.test_attention_page import BAD_INPUTS, chart, z
+from tests.app.test_attention_page import open_page as open_attention_or_heads
 from tests.helpers import decode_array
-from tests.test_attention_page import BAD_INPUTS, chart, z
-from tests.test_attention_page import open_page as open_attention_or_heads
 
 SENTENCE = "The cat sat on the mat"  # 22 characters = 22 tokens for the char model
 N_LAYER = N_HEAD = 4  # random:shakespeare-char

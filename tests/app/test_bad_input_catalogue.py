@@ -36,7 +36,7 @@ from gpt.train.data import DataError, check_fits, split_ids
 from gpt.train.device import physical_memory
 from gpt.train.estimate import EstimateError, ProbeResult, corpus_stats, memory_estimate
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 CORPUS = "To be, or not to be: that is the question. Whether 'tis nobler in the mind to suffer\n" * 4
 
 

@@ -18,7 +18,7 @@ from gpt.runs.worker import WORKER_NICENESS
 from gpt.train import TrainSettings
 from tests.helpers import wait_until
 
-FAKE_WORKER = (sys.executable, str(Path(__file__).with_name("fake_train_worker.py")))
+FAKE_WORKER = (sys.executable, str(Path(__file__).resolve().parents[1] / "fake_train_worker.py"))
 
 
 @pytest.fixture
@@ -251,7 +251,7 @@ def test_workers_die_with_their_server(isolated_runs_dir: Path, tmp_path: Path) 
         f"print(manager.submit('orphan', settings, 'cpu', upload=Path({str(corpus)!r}).read_bytes()), flush=True)\n"
         "time.sleep(600)\n"
     )
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     server = subprocess.Popen([sys.executable, "-c", server_code], cwd=root, stdout=subprocess.PIPE, text=True)
     try:
         run_id = server.stdout.readline().strip()

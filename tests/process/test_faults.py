@@ -22,7 +22,7 @@ from gpt.train import TrainSettings
 from tests.conftest import TINY_CORPUS_TEXT
 from tests.helpers import wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KILLS = 8
 
 WRITER = """

@@ -10,7 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 from gpt import is_valid_run_id, runs_dir
-from gpt.runs import DEFAULT_COMMAND, MAX_QUEUED, JobManager
+from gpt.runs import DEFAULT_COMMAND, MAX_QUEUED, JobManager, RunState
 from gpt.train import DeviceInfo, list_devices
 from ui.models import env_int
 
@@ -94,20 +94,21 @@ def format_bytes(n: float | None) -> str:
 
 
 STATE_BADGES = {
-    "queued": ":material/hourglass_top:",
-    "running": ":material/directions_run:",
-    "finished": ":material/check_circle:",
-    "stopped": ":material/stop_circle:",
-    "interrupted": ":material/warning:",
-    "diverged": ":material/trending_up:",
-    "failed": ":material/error:",
-    "unknown": ":material/help:",
+    RunState.QUEUED: ":material/hourglass_top:",
+    RunState.RUNNING: ":material/directions_run:",
+    RunState.FINISHED: ":material/check_circle:",
+    RunState.STOPPED: ":material/stop_circle:",
+    RunState.INTERRUPTED: ":material/warning:",
+    RunState.DIVERGED: ":material/trending_up:",
+    RunState.FAILED: ":material/error:",
+    RunState.UNKNOWN: ":material/help:",
 }
 
 
-def badge(state: str) -> str:
+def badge(state: RunState | str) -> str:
     """Markdown (headers, messages): a Material icon, a font bundled with Streamlit, then the state."""
-    return f"{STATE_BADGES.get(state, STATE_BADGES['unknown'])} {state}"
+    known = RunState.parse(state)
+    return f"{STATE_BADGES[known]} {known}"
 
 
 def md_escape(text: str) -> str:

@@ -290,3 +290,11 @@ def test_a_bad_run_in_the_url_gives_a_message_not_a_traceback(bad: str) -> None:
     assert "run" not in at.query_params  # forgotten, so a reload does not ask again
     for page in ("runs", "watch"):
         no_exceptions(open_with_run(page, bad))
+
+
+def test_every_run_state_has_a_badge() -> None:
+    from gpt.runs import RunState
+    from ui.jobs import STATE_BADGES, badge
+
+    assert set(STATE_BADGES) == set(RunState)
+    assert badge("running").endswith(" running") and badge("garbage").endswith(" unknown")

@@ -41,6 +41,8 @@ from gpt.train.settings import TrainSettings
 
 MAX_QUEUED = 6  # runs waiting at once: a class clicking "Start" 30 times must not queue a day of work
 JOB_JSON = "job.json"  # what the manager launched (to start a never-started run again)
+
+
 @dataclass
 class Job:
     run_id: str
@@ -207,7 +209,11 @@ class JobManager:
             self._queue.append(job)
             waiting = sum(1 for j in self._queue if j.device == job.device)
             self._write_status(
-                job, RunState.QUEUED, f"waiting for {job.device} (position {waiting} in its queue)", iteration, max_iters
+                job,
+                RunState.QUEUED,
+                f"waiting for {job.device} (position {waiting} in its queue)",
+                iteration,
+                max_iters,
             )
             self.poll()
 

@@ -64,6 +64,7 @@ class RunState(str, Enum):
         """It has a checkpoint and did not finish (a failed run whose disk filled up also is)."""
         return self in (RunState.STOPPED, RunState.INTERRUPTED)
 
+
 # Why a run failed, when the user can do something about it (status.json "cause").
 CAUSE_DISK_FULL = "disk_full"  # free space, then resume: the last checkpoint is intact
 CAUSE_OUT_OF_MEMORY = "out_of_memory"  # start again smaller

@@ -8,8 +8,9 @@ test_layering.py checks both rules).
 - tokenizers: ``get_tokenizer``, ``tokenizer_from_spec``, ``TokenPiece``, ``visible``
 - model: ``GPTConfig``, ``preset``, ``GPT``, ``ConfigError``
 - inspection: ``GPT.trace`` -> ``Trace`` (per layer ``LayerTrace``), ``TraceOptions``,
-  ``attention_steps``
-- generation: ``generate``, ``next_token_probs``, ``SamplingSettings``
+  ``attention_steps``; memory: ``Trace.nbytes``, ``estimate_trace_bytes``, ``tensor_bytes``
+- generation (KV-cached): ``generate``, ``next_token_probs``, ``SamplingSettings``,
+  ``MAX_GENERATION_WORK``, ``KVCache``
 - checkpoints: ``save_checkpoint``, ``load_checkpoint``, ``CheckpointError``
 - GPT-2 weights: ``load_gpt2``, ``download_gpt2``, ``gpt_from_hf_state_dict``
 - models by id (``demo:…``, ``run:…``, ``gpt2``, ``random:…``): ``available_models``,
@@ -20,8 +21,8 @@ test_layering.py checks both rules).
 from gpt.attention import AttentionSteps, attention_steps, causal_mask
 from gpt.checkpoint import CheckpointError, LoadedModel, load_checkpoint, save_checkpoint
 from gpt.config import MODEL_PRESETS, ConfigError, GPTConfig, preset
-from gpt.generate import GenerationStep, SamplingSettings, generate, next_token_probs
-from gpt.model import GPT, sinusoidal_positions
+from gpt.generate import MAX_GENERATION_WORK, GenerationStep, SamplingSettings, generate, next_token_probs
+from gpt.model import GPT, KVCache, sinusoidal_positions
 from gpt.models import ModelEntry, available_models, load_model, model_version
 from gpt.paths import DEFAULT_CORPUS, gpt2_dir, is_valid_run_id, runs_dir
 from gpt.pretrained import download_gpt2, gpt2_available, gpt_from_hf_state_dict, load_gpt2
@@ -36,11 +37,12 @@ from gpt.tokenizers import (
     tokenizer_from_spec,
     visible,
 )
-from gpt.trace import LayerTrace, Trace, TraceOptions
+from gpt.trace import LayerTrace, Trace, TraceOptions, estimate_trace_bytes, tensor_bytes
 
 __all__ = [
     "DEFAULT_CORPUS",
     "ENDOFTEXT",
+    "MAX_GENERATION_WORK",
     "MODEL_PRESETS",
     "UNK",
     "ModelEntry",
@@ -58,6 +60,7 @@ __all__ = [
     "ConfigError",
     "GPTConfig",
     "GenerationStep",
+    "KVCache",
     "LayerTrace",
     "LoadedModel",
     "SamplingSettings",
@@ -68,6 +71,7 @@ __all__ = [
     "attention_steps",
     "causal_mask",
     "download_gpt2",
+    "estimate_trace_bytes",
     "generate",
     "get_tokenizer",
     "gpt2_available",
@@ -78,6 +82,7 @@ __all__ = [
     "preset",
     "save_checkpoint",
     "sinusoidal_positions",
+    "tensor_bytes",
     "tokenizer_from_spec",
     "visible",
 ]

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import torch
 
+from gpt.model import GPT, KVCache
+
 MAX_NEW_TOKENS = 512  # generation is cheap per token but a classroom server is shared
+# A shared server's cap on one request: tokens of context x tokens generated. 65,536 lets the
+# Next-token page make its 50 tokens after a full GPT-2 context (1,024 x 50 = 51,200).
+MAX_GENERATION_WORK = 65_536
 
 
 @dataclass(frozen=True)
@@ -60,29 +66,70 @@ def top_alternatives(probs: torch.Tensor, k: int) -> list[tuple[int, float]]:
     return [(int(i), float(p)) for i, p in zip(ids, values)]
 
 
+def generation_work(n_prompt: int, max_new_tokens: int, block_size: int) -> int:
+    """What a generation costs in MAX_GENERATION_WORK's unit: tokens of context x tokens generated."""
+    return min(n_prompt + max_new_tokens, block_size) * max_new_tokens
+
+
+def check_generation(n_prompt: int, max_new_tokens: int, block_size: int, max_work: int | None = None) -> None:
+    """Refuse, with a message for a person, a generation that is empty, too long or too much work."""
+    if n_prompt < 1:
+        raise ValueError("generation needs at least one prompt token")
+    if not 0 <= max_new_tokens <= MAX_NEW_TOKENS:
+        raise ValueError(f"max_new_tokens must be between 0 and {MAX_NEW_TOKENS}")
+    work = generation_work(n_prompt, max_new_tokens, block_size)
+    if max_work is not None and work > max_work:
+        context = min(n_prompt + max_new_tokens, block_size)
+        raise ValueError(
+            f"Generating {max_new_tokens} tokens after {context:,} tokens of context is more than this "
+            f"server allows for one request (context x new tokens at most {max_work:,}, here {work:,}). "
+            "Generate fewer tokens or use a shorter text."
+        )
+
+
+def next_logits(model: GPT, ids: list[int], cache: KVCache) -> torch.Tensor:
+    """(vocab,) logits after ``ids`` cropped to the context, reusing ``cache`` when it is still exact.
+
+    Within the context only the tokens after the cached ones are computed. Past it, the window
+    slides and every position changes, so the cropped window is recomputed from scratch (a
+    rolled cache would keep keys made at old positions: not the same maths as ``forward``).
+    """
+    block_size = model.config.block_size
+    window = ids[-block_size:]
+    if len(ids) > block_size or cache.length >= len(window):
+        cache.length = 0  # the window moved (or nothing is new): start again, in the same buffers
+    device = model.wte.weight.device
+    return model.forward_cached(torch.tensor([window[cache.length :]], device=device), cache)[0]
+
+
 @torch.no_grad()
 def generate(
-    model: torch.nn.Module,
+    model: GPT,
     prompt_ids: Sequence[int],
     max_new_tokens: int,
     settings: SamplingSettings | None = None,
     n_alternatives: int = 5,
+    step_guard: Callable[[], AbstractContextManager] | None = None,
+    max_work: int | None = None,
 ) -> list[GenerationStep]:
-    """Sample tokens one at a time; the context is cropped to the model's block size."""
-    if not prompt_ids:
-        raise ValueError("generation needs at least one prompt token")
-    if not 0 <= max_new_tokens <= MAX_NEW_TOKENS:
-        raise ValueError(f"max_new_tokens must be between 0 and {MAX_NEW_TOKENS}")
+    """Sample tokens one at a time, with a KV cache; the context is cropped to the model's block size.
+
+    ``step_guard`` is entered around each step's model call (a shared server's compute slot),
+    so a long generation lets other requests in between its steps. ``max_work`` caps
+    ``generation_work`` (see MAX_GENERATION_WORK); the check happens before any computing.
+    """
+    check_generation(len(prompt_ids), max_new_tokens, model.config.block_size, max_work)
     settings = settings or SamplingSettings()
-    block_size = model.config.block_size
-    device = next(model.parameters()).device
+    guard = step_guard or nullcontext
     generator = torch.Generator(device="cpu").manual_seed(settings.seed)
     ids = list(prompt_ids)
     steps = []
+    # Room for what this call will read, not the whole context: a short prompt keeps a small cache.
+    cache = model.new_kv_cache(capacity=len(ids) + max_new_tokens)
     for _ in range(max_new_tokens):
-        context = torch.tensor([ids[-block_size:]], device=device)
-        logits, _ = model(context)
-        probs = next_token_probs(logits[0, -1].cpu(), settings)
+        with guard():
+            logits = next_logits(model, ids, cache)
+        probs = next_token_probs(logits.cpu(), settings)
         token_id = int(torch.multinomial(probs, 1, generator=generator))
         steps.append(GenerationStep(token_id, float(probs[token_id]), top_alternatives(probs, n_alternatives)))
         ids.append(token_id)

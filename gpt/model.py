@@ -1,16 +1,19 @@
 """GPT-2 written from scratch in plain PyTorch, with an inspection path for teaching.
 
 Two paths through attention, one model:
-- training/generation (``model(idx)``): PyTorch's fused scaled_dot_product_attention;
+- training (``model(idx)``): PyTorch's fused scaled_dot_product_attention;
 - inspection (``model.trace(ids)``): the literal steps of ``gpt.attention.attention_steps``,
   recorded into a ``Trace`` that belongs to that one call (never stored on the model,
-  so one cached model can serve many browser sessions at once).
+  so one cached model can serve many browser sessions at once);
+- generation (``model.forward_cached(idx, cache)``): the fast path's maths on the new tokens
+  only, with every earlier token's keys and values kept in a ``KVCache`` owned by the caller.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
@@ -29,6 +32,23 @@ def sinusoidal_positions(n_positions: int, n_embd: int) -> torch.Tensor:
     pe[:, 0::2] = torch.sin(position * div_term)
     pe[:, 1::2] = torch.cos(position * div_term)
     return pe
+
+
+@dataclass
+class KVCache:
+    """Keys and values of every layer for the first ``length`` positions of one batch.
+
+    Preallocated for the whole context, so a generation step writes one row per layer instead
+    of copying everything seen so far. Belongs to one generation call, never to the model.
+    """
+
+    keys: list[torch.Tensor]  # per layer (B, nh, block_size, hs)
+    values: list[torch.Tensor]
+    length: int = 0  # positions filled so far
+
+    @property
+    def capacity(self) -> int:
+        return self.keys[0].shape[2]
 
 
 class CausalSelfAttention(nn.Module):
@@ -56,6 +76,30 @@ class CausalSelfAttention(nn.Module):
             q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True
         )  # (B, nh, T, hs)
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # concatenate heads
+        return self.resid_dropout(self.c_proj(y))
+
+    def forward_cached(self, x: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, start: int) -> torch.Tensor:
+        """``forward`` for tokens at positions start.. of a sequence whose earlier K/V are in ``keys``/``values``.
+
+        The new keys and values are written into the caches (rows start..start+T) in place.
+        """
+        B, T, C = x.shape
+        q, k, v = self.split_heads(x)
+        end = start + T
+        keys[:, :, start:end] = k
+        values[:, :, start:end] = v
+        mask = None
+        if start > 0 and T > 1:  # new token i sees every cached position and new tokens up to i
+            mask = torch.ones(T, end, dtype=torch.bool, device=x.device).tril(diagonal=start)
+        y = F.scaled_dot_product_attention(
+            q,
+            keys[:, :, :end],
+            values[:, :, :end],
+            attn_mask=mask,
+            dropout_p=self.dropout if self.training else 0.0,
+            is_causal=start == 0 and T > 1,  # a fresh cache: exactly ``forward``'s causal attention
+        )
+        y = y.transpose(1, 2).contiguous().view(B, T, C)
         return self.resid_dropout(self.c_proj(y))
 
     def forward_traced(self, x: torch.Tensor, options: TraceOptions) -> AttentionRecord:
@@ -92,6 +136,10 @@ class Block(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+    def forward_cached(self, x: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, start: int) -> torch.Tensor:
+        x = x + self.attn.forward_cached(self.ln_1(x), keys, values, start)
         return x + self.mlp(self.ln_2(x))
 
     def forward_traced(self, resid_in: torch.Tensor, options: TraceOptions) -> LayerTrace:
@@ -151,11 +199,11 @@ class GPT(nn.Module):
             n -= self.wpe.weight.numel()
         return n
 
-    def position_embeddings(self, t: int, device: torch.device) -> torch.Tensor:
-        """(T, C) position vectors: learned rows for GPT-2, fixed sinusoids otherwise."""
+    def position_embeddings(self, t: int, device: torch.device, start: int = 0) -> torch.Tensor:
+        """(T, C) vectors of positions start..start+t-1: learned rows for GPT-2, fixed sinusoids otherwise."""
         if self.wpe is not None:
-            return self.wpe(torch.arange(t, device=device))
-        return self.sinusoid[:t]
+            return self.wpe(torch.arange(start, start + t, device=device))
+        return self.sinusoid[start : start + t]
 
     def _check_length(self, t: int) -> None:
         if t == 0:
@@ -177,6 +225,33 @@ class GPT(nn.Module):
         if targets is not None:
             loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
         return logits, loss
+
+    def new_kv_cache(self, batch: int = 1, capacity: int | None = None) -> KVCache:
+        """An empty cache for ``capacity`` positions (the whole context by default): 2 x layers x C numbers each."""
+        cfg, weight = self.config, self.wte.weight
+        positions = cfg.block_size if capacity is None else max(1, min(capacity, cfg.block_size))
+        shape = (batch, cfg.n_head, positions, cfg.n_embd // cfg.n_head)
+        empty = [torch.empty(shape, dtype=weight.dtype, device=weight.device) for _ in range(2 * cfg.n_layer)]
+        return KVCache(empty[: cfg.n_layer], empty[cfg.n_layer :])
+
+    @torch.no_grad()
+    def forward_cached(self, idx: torch.Tensor, cache: KVCache) -> torch.Tensor:
+        """idx (B, T) tokens that follow the ``cache.length`` cached ones -> (B, vocab) logits after the last.
+
+        The same maths as ``forward`` on the whole sequence, but only the new tokens are computed:
+        each layer appends their keys and values to ``cache``, which then covers them too.
+        """
+        B, T = idx.shape
+        start = cache.length
+        if T == 0:
+            raise ValueError("forward_cached needs at least one new token")
+        if start + T > cache.capacity:
+            raise ValueError(f"{start + T} tokens do not fit in this KV cache ({cache.capacity} positions)")
+        x = self.drop(self.wte(idx) + self.position_embeddings(T, idx.device, start))
+        for block, keys, values in zip(self.h, cache.keys, cache.values):
+            x = block.forward_cached(x, keys, values, start)
+        cache.length = start + T
+        return self.lm_head(self.ln_f(x[:, -1]))  # (B, vocab): the last position only
 
     @torch.no_grad()
     def trace(self, token_ids: Sequence[int] | torch.Tensor, options: TraceOptions | None = None) -> Trace:

@@ -2,12 +2,42 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 
 import torch
 
 from gpt.attention import AttentionSteps, attention_steps
+from gpt.config import GPTConfig
+
+# Per layer a trace keeps X, Q/K/V (one storage), context, concat, attn_out, resid_mid and
+# resid_out: 9 rows of C numbers per token (resid_in is the previous layer's resid_out).
+_ROWS_PER_LAYER = 9
+# Outside the layers: tok_emb, embeddings, the first block's input and ln_f's output.
+_ROWS_OUTSIDE = 4
+
+
+def tensor_bytes(tensors: Iterable[torch.Tensor]) -> int:
+    """Bytes of the distinct storages behind ``tensors``: a view keeps its whole storage alive."""
+    storages = {}
+    for tensor in tensors:
+        storage = tensor.untyped_storage()
+        storages[storage.data_ptr()] = storage.nbytes()
+    return sum(storages.values())
+
+
+def _tensor_fields(record: object) -> list[torch.Tensor]:
+    return [value for f in fields(record) if isinstance(value := getattr(record, f.name), torch.Tensor)]
+
+
+def estimate_trace_bytes(cfg: GPTConfig, n_tokens: int, element_size: int = 4) -> int:
+    """What ``GPT.trace`` of ``n_tokens`` tokens will hold, before running it (never less than ``Trace.nbytes``).
+
+    The position vectors are counted for the whole context: sinusoids are a view of the
+    model's (block_size, C) table. Nothing grows with T x T: attention matrices are recomputed.
+    """
+    rows = (_ROWS_PER_LAYER * cfg.n_layer + _ROWS_OUTSIDE) * n_tokens + cfg.block_size
+    return rows * cfg.n_embd * element_size
 
 
 @dataclass(frozen=True)
@@ -50,6 +80,14 @@ class LayerTrace:
     def n_head(self) -> int:
         return self.q.shape[0]
 
+    def tensors(self) -> list[torch.Tensor]:
+        """Every tensor this layer keeps (views included: ``tensor_bytes`` counts shared storage once)."""
+        return _tensor_fields(self)
+
+    @property
+    def nbytes(self) -> int:
+        return tensor_bytes(self.tensors())
+
     def steps(self, head: int | None = None) -> AttentionSteps:
         """All attention steps for one head (T x T matrices) or for every head (nh x T x T)."""
         if head is None:
@@ -82,20 +120,28 @@ class Trace:
     def n_tokens(self) -> int:
         return len(self.token_ids)
 
-    @cached_property
-    def logits(self) -> torch.Tensor:
-        """(T, vocab) next-token scores at every position, computed on first use.
+    def tensors(self) -> list[torch.Tensor]:
+        """Every tensor the trace itself holds; the output matrix belongs to the model, not to the trace."""
+        own = [t for t in _tensor_fields(self) if t is not self.lm_head_weight]
+        return own + [t for layer in self.layers for t in layer.tensors()]
 
-        Lazy because the output matrix is the biggest single product of a GPT-2 trace and
-        most views need one position only (``logits_at``).
+    @property
+    def nbytes(self) -> int:
+        """Bytes of memory this trace keeps alive (what a cache of traces must account for)."""
+        return tensor_bytes(self.tensors())
+
+    @property
+    def logits(self) -> torch.Tensor:
+        """(T, vocab) next-token scores at every position, computed on each use and never stored.
+
+        T x vocab floats are the biggest product of a long trace (206 MB for GPT-2 at 1,024
+        tokens) and cheap to recompute; most views need one position only (``logits_at``).
         """
         with torch.no_grad():
             return self.final_norm @ self.lm_head_weight.T
 
     def logits_at(self, position: int = -1) -> torch.Tensor:
         """(vocab,) next-token scores after the token at ``position`` (the last by default)."""
-        if "logits" in self.__dict__:
-            return self.logits[position]
         with torch.no_grad():
             return self.final_norm[position] @ self.lm_head_weight.T
 

@@ -8,10 +8,10 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from gpt import SamplingSettings, generate, next_token_probs
+from gpt import MAX_GENERATION_WORK, SamplingSettings, generate, next_token_probs
 from gpt.interpret import generation_rows, shown_token, top_token_rows
 from ui import figures, shell, state
-from ui.models import compute_slot
+from ui.models import generation_in_progress, generation_step
 from ui.render import csv_button, show_figure
 
 state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
@@ -109,6 +109,20 @@ def generated_html(prompt: str, steps_text: list[str]) -> str:
     )
 
 
+def run_generation(sel: shell.Selection, settings: SamplingSettings, n_new: int) -> None:
+    """Generate and keep the result for this session; a request too big for the server gets a message."""
+    # A compute slot per step, not per click: other students' requests get in between the steps.
+    model, ids = sel.loaded.model, list(sel.token_ids)
+    try:
+        with st.spinner("Generating…"), generation_in_progress():
+            steps = generate(model, ids, n_new, settings, ALTERNATIVES, generation_step, MAX_GENERATION_WORK)
+    except ValueError as exc:
+        st.error(str(exc))
+        return
+    result = {"model_id": sel.model_id, "token_ids": sel.token_ids, "settings": settings, "steps": steps}
+    st.session_state[GENERATION_KEY] = result
+
+
 def generation(sel: shell.Selection, settings: SamplingSettings) -> None:
     st.subheader("Generate, one token at a time")
     st.write(
@@ -121,14 +135,7 @@ def generation(sel: shell.Selection, settings: SamplingSettings) -> None:
     c.write("")
     c.write("")
     if c.button("Generate", type="primary", key="nt_generate"):
-        with st.spinner("Generating…"), compute_slot():
-            steps = generate(sel.loaded.model, list(sel.token_ids), int(n_new), settings, n_alternatives=ALTERNATIVES)
-        st.session_state[GENERATION_KEY] = {
-            "model_id": sel.model_id,
-            "token_ids": sel.token_ids,
-            "settings": settings,
-            "steps": steps,
-        }
+        run_generation(sel, settings, int(n_new))
     result = st.session_state.get(GENERATION_KEY)
     if not result or result["model_id"] != sel.model_id or result["token_ids"] != sel.token_ids:
         st.caption("Press **Generate** to continue the sentence.")

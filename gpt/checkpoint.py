@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -30,6 +31,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from gpt.config import ConfigError, GPTConfig, check_vocab_matches
+from gpt.files import FLOAT_DTYPES, HeaderError, open_regular_file, read_safetensors_header
 from gpt.model import GPT
 from gpt.tokenizers import Tokenizer, TokenizerError, tokenizer_from_spec
 
@@ -37,6 +39,9 @@ WEIGHTS = "model.safetensors"
 SIDECAR = "checkpoint.json"
 OPTIMIZER = "optimizer.safetensors"
 FORMAT_VERSION = 1
+TEMP_PREFIX = ".tmp-"  # a checkpoint being written: f".tmp-{name}-XXXX" beside the checkpoint folder
+MAX_SIDECAR_BYTES = 64 << 20
+MAX_LOAD_PARAMS = 1_600_000_000  # GPT-2 XL; a bigger sidecar is refused before anything is allocated
 
 
 class CheckpointError(RuntimeError):
@@ -53,19 +58,56 @@ class LoadedModel:
 
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_regular_file(path) as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
 
 
-def model_tensors(model: GPT) -> dict[str, torch.Tensor]:
-    """The weights a checkpoint stores: a tied lm_head is the embedding, stored once (safetensors
+def _stored_state(model: GPT) -> dict[str, torch.Tensor]:
+    """The state a checkpoint stores: a tied lm_head is the embedding, stored once (safetensors
     refuses shared storage)."""
     tied = model.config.tie_embeddings
-    return {
-        k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if not (tied and k == "lm_head.weight")
-    }
+    return {k: v for k, v in model.state_dict().items() if not (tied and k == "lm_head.weight")}
+
+
+def model_tensors(model: GPT) -> dict[str, torch.Tensor]:
+    """The weights a checkpoint stores, on the CPU."""
+    return {k: v.detach().cpu().contiguous() for k, v in _stored_state(model).items()}
+
+
+def expected_shapes(cfg: GPTConfig) -> dict[str, tuple[int, ...]]:
+    """The name and shape of every tensor a checkpoint of ``cfg`` stores, computed on the meta
+    device: no memory is allocated, whatever size the config declares."""
+    with torch.device("meta"):
+        model = GPT(cfg)
+    return {k: tuple(v.shape) for k, v in _stored_state(model).items()}
+
+
+def check_weights_header(cfg: GPTConfig, path: Path) -> None:
+    """Refuse a weights file whose tensors do not fit ``cfg`` before any model is built or any
+    tensor is read: a crafted sidecar (59 layers x 2048 dims over a tiny file) costs nothing."""
+    expected = expected_shapes(cfg)
+    n_params = sum(math.prod(shape) for shape in expected.values())
+    if n_params > MAX_LOAD_PARAMS:
+        raise CheckpointError(
+            f"{path}: its config describes {n_params:,} parameters, more than the {MAX_LOAD_PARAMS:,} this app loads"
+        )
+    try:
+        found = read_safetensors_header(path)
+    except HeaderError as exc:
+        raise CheckpointError(str(exc)) from exc
+    missing, unexpected = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
+    if missing or unexpected:
+        parts = [f"missing {', '.join(missing[:5])}"] if missing else []
+        parts += [f"unexpected {', '.join(unexpected[:5])}"] if unexpected else []
+        raise CheckpointError(f"{path} does not match its config: {'; '.join(parts)}")
+    for name, shape in expected.items():
+        dtype, stored = found[name]
+        if dtype not in FLOAT_DTYPES:
+            raise CheckpointError(f"{path}: tensor {name} is stored as {dtype}, not as floating-point numbers")
+        if stored != shape:
+            raise CheckpointError(f"{path}: tensor {name} has shape {stored} but the config needs {shape}")
 
 
 def flatten_optimizer_state(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -114,10 +156,8 @@ def save_checkpoint(
     """Write a checkpoint directory atomically; an existing one at ``path`` is replaced whole."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _restore_aside(path)
-    for stale in path.parent.glob(f".tmp-{path.name}-*"):  # left by a writer that was killed
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{path.name}-", dir=path.parent))
+    tidy_checkpoint_folder(path)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{path.name}-", dir=path.parent))
     try:
         save_file(model_tensors(model), str(tmp / WEIGHTS))
         meta: dict[str, Any] = {
@@ -144,6 +184,16 @@ def save_checkpoint(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+def tidy_checkpoint_folder(path: str | Path) -> None:
+    """Undo what a killed writer left beside the checkpoint at ``path``: a previous version moved
+    aside is put back, half-written temporary folders are removed. Only while no writer is at work
+    (before a save; the job manager once a worker has exited)."""
+    path = Path(path)
+    _restore_aside(path)
+    for stale in path.parent.glob(f"{TEMP_PREFIX}{path.name}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def _aside_copies(path: Path) -> list[Path]:
@@ -194,8 +244,11 @@ def read_meta(path: str | Path) -> dict[str, Any]:
     if not sidecar.is_file():
         raise CheckpointError(f"{path} is not a checkpoint: {SIDECAR} is missing")
     try:
-        meta = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        with open_regular_file(sidecar) as f:
+            if os.fstat(f.fileno()).st_size > MAX_SIDECAR_BYTES:
+                raise CheckpointError(f"{sidecar} is too big to be a checkpoint's description")
+            meta = json.loads(f.read())
+    except (OSError, ValueError, RecursionError) as exc:
         raise CheckpointError(f"{sidecar} is damaged and cannot be read ({exc})") from exc
     if not isinstance(meta, dict) or "config" not in meta or "tokenizer" not in meta:
         raise CheckpointError(f"{sidecar} lacks the model config or tokenizer description")
@@ -203,10 +256,15 @@ def read_meta(path: str | Path) -> dict[str, Any]:
 
 
 def _verify_file(path: Path, name: str, meta: dict[str, Any]) -> None:
-    expected = meta.get("sha256", {}).get(name)
+    checksums = meta.get("sha256")
+    expected = checksums.get(name) if isinstance(checksums, dict) else None
     if not (path / name).is_file():
         raise CheckpointError(f"{path / name} is missing")
-    if expected and _sha256(path / name) != expected:
+    try:
+        actual = _sha256(path / name)
+    except OSError as exc:
+        raise CheckpointError(f"{path / name} cannot be read ({exc.strerror or exc})") from exc
+    if expected and actual != expected:
         raise CheckpointError(f"{path / name} is corrupt or half-written (its checksum does not match)")
 
 
@@ -252,8 +310,9 @@ def _load_checkpoint_once(path: str | Path, device: str | torch.device) -> Loade
         cfg = GPTConfig.from_dict(meta["config"])
         tokenizer = tokenizer_from_spec(meta["tokenizer"])
         check_vocab_matches(cfg, tokenizer.vocab_size)
-    except (ConfigError, TokenizerError, TypeError) as exc:
+    except (ConfigError, TokenizerError, TypeError, AttributeError) as exc:
         raise CheckpointError(f"{path}: {exc}") from exc
+    check_weights_header(cfg, path / WEIGHTS)  # before the checksum, the tensors and the model
     _verify_file(path, WEIGHTS, meta)
     try:
         tensors = load_file(str(path / WEIGHTS))

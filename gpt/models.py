@@ -38,7 +38,10 @@ def _checkpoint_entries(kind: str, base: Path, label_prefix: str) -> list[ModelE
         return entries
     for folder in sorted(base.iterdir()):
         ckpt = folder / CHECKPOINT_DIR if kind == "run" else folder
-        if not is_valid_run_id(folder.name) or usable_checkpoint_dir(ckpt) is None:
+        # A link could point anywhere; the Runs page (gpt.runs.reader.run_folders) skips links too.
+        if folder.is_symlink() or ckpt.is_symlink() or not is_valid_run_id(folder.name):
+            continue
+        if usable_checkpoint_dir(ckpt) is None:
             continue
         entries.append(ModelEntry(f"{kind}:{folder.name}", f"{label_prefix}{folder.name}", kind, ckpt))
     return entries

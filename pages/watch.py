@@ -14,10 +14,10 @@ from gpt.runs import (
     ProbeRecord,
     head_score_series,
     probe_file,
-    read_probe_records,
+    read_probe_history,
     read_probe_weights,
 )
-from ui import figures, state
+from ui import figures, state, teacher
 from ui.jobs import current_run, manager, publish_run, set_current_run
 from ui.render import show_figure
 
@@ -74,7 +74,7 @@ def heatmaps(
 ) -> None:
     record = records[index]
     weights = weights_at(run_path, record.iter)
-    if weights is None or layer >= weights.shape[0] or head >= weights.shape[1]:
+    if weights is None or layer >= weights.shape[0] or head >= weights.shape[1] or weights.shape[-1] != len(labels):
         st.warning(f"The attention file of step {record.iter} is missing or unreadable.")
         return
     prov = {"run": run_id, "step": record.iter, "layer": layer, "head": head}
@@ -110,7 +110,8 @@ def score_lines(run_id: str, records: list[ProbeRecord], layer: int, n_layer: in
         st.info("This run recorded no such score.")
         return
     iters, scores = series  # scores: (n_steps, n_layer, n_head)
-    layers = [layer] if scope == "this layer" else list(range(min(n_layer, scores.shape[1])))
+    layers = [layer] if scope == "this layer" else list(range(n_layer))
+    layers = [li for li in layers if li < scores.shape[1]]  # scores recorded with fewer layers
     lines = {f"L{li} H{h}": (iters, scores[:, li, h].tolist()) for li in layers for h in range(scores.shape[2])}
     fig = figures.line_chart(
         lines,
@@ -167,9 +168,12 @@ def main() -> None:
     try:
         run_path = manager().run_path(run_id)
     except ValueError as exc:
-        st.warning(str(exc))
+        st.warning(teacher.shown_error(exc))
         return
-    records = read_probe_records(run_path)
+    history = read_probe_history(run_path)
+    for note in history.notes:
+        st.caption(f"This run's attention record is damaged: {note}.")
+    records = history.records
     if not records:
         st.info("This run has not reached its first evaluation yet; come back in a moment.")
         return

@@ -12,6 +12,7 @@ therefore lists past runs from disk, with a 'running' run whose process is gone 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -21,9 +22,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gpt.checkpoint import tidy_checkpoint_folder
 from gpt.paths import CHECKPOINT_DIR, is_valid_run_id
 from gpt.runs.inputs import UPLOAD_NAME, JobError, check_upload, sanitize_run_name
-from gpt.runs.layout import STATUS_JSON, WORKER_LOG, RunState, read_json, write_json_atomic
+from gpt.runs.layout import STATUS_JSON, RunState, as_step, as_time, read_json, write_json_atomic
 from gpt.runs.reader import (
     RunInfo,
     list_runs,
@@ -171,7 +173,7 @@ class JobManager:
             if not info.resumable:
                 raise JobError(
                     f"run “{run_id}” is {info.state}; only stopped or interrupted runs (or runs that filled "
-                    "the disk) can be resumed"
+                    "the disk or were killed, with an intact checkpoint) can be resumed"
                 )
             job_meta = read_json(path / JOB_JSON) or {}
             key = str(job_meta.get("device") or device_key(info.device or "cpu"))
@@ -218,19 +220,27 @@ class JobManager:
             self.poll()
 
     def _write_status(
-        self, job: Job, state: RunState, message: str, iteration: int | None = None, max_iters: int | None = None
+        self,
+        job: Job,
+        state: RunState,
+        message: str,
+        iteration: int | None = None,
+        max_iters: int | None = None,
+        cause: str | None = None,
     ) -> None:
-        """The manager's word on a run it holds; the step and length stay as they were unless given."""
+        """The manager's word on a run it holds; the step and length stay as they were unless given
+        (a damaged previous value reads as 0)."""
         previous = read_json(job.path / STATUS_JSON) or {}
         status = {
             "state": RunState(state).value,
             "message": message,
-            "iter": int(previous.get("iter", 0) if iteration is None else iteration),
-            "max_iters": int(previous.get("max_iters", 0) if max_iters is None else max_iters),
+            "iter": (as_step(previous.get("iter")) or 0) if iteration is None else iteration,
+            "max_iters": (as_step(previous.get("max_iters")) or 0) if max_iters is None else max_iters,
             "pid": os.getpid(),  # for a queued run: the server that holds the queue
             "updated_at": time.time(),
             "device": job.device,
-            "created_at": previous.get("created_at", time.time()),
+            "created_at": as_time(previous.get("created_at")) or time.time(),
+            **({"cause": cause} if cause else {}),
         }
         write_json_atomic(job.path / STATUS_JSON, status)
 
@@ -281,11 +291,14 @@ class JobManager:
         return RunState.parse((read_json(job.path / STATUS_JSON) or {}).get("state"))
 
     def _after_exit(self, job: Job, returncode: int) -> None:
-        """A worker that exited without a final status (crash, bad option, a kill) gets one."""
+        """A worker that exited without a final status (crash, bad option, a kill) gets one. What a
+        worker killed mid-save left beside its checkpoint goes: no writer is left to finish it."""
+        with contextlib.suppress(OSError):
+            tidy_checkpoint_folder(job.path / CHECKPOINT_DIR)
         if not self._state_on_disk(job).active:
             return  # the worker said how it ended
-        state, message = explain_exit(returncode, job.stop_requested, job.path / WORKER_LOG)
-        self._write_status(job, state, message)
+        state, message, cause = explain_exit(returncode, job.stop_requested, job.path)
+        self._write_status(job, state, message, cause=cause)
 
     def _loop(self, interval: float) -> None:
         while not self._closed.wait(interval):

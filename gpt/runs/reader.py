@@ -7,29 +7,40 @@ missing or damaged file reads as "nothing yet" rather than an exception.
 
 from __future__ import annotations
 
-import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from gpt.checkpoint import SIDECAR
+from gpt.files import HeaderError, read_safetensors_header
 from gpt.paths import CHECKPOINT_DIR, is_valid_run_id
 from gpt.runs.layout import (
-    CAUSE_DISK_FULL,
-    METRICS,
     PROBE,
     PROBE_DIR,
+    RESUMABLE_CAUSES,
     RUN_JSON,
     SAMPLES,
     STATUS_JSON,
     SUMMARY_JSON,
     RunState,
+    as_step,
+    as_time,
+    finite,
     read_json,
     read_jsonl,
+    read_regular_bytes,
+    run_json_problems,
+    status_problems,
 )
+
+# The curves live in gpt.runs.metrics; re-exported so that everything a page reads comes from here.
+from gpt.runs.metrics import Metrics as Metrics
+from gpt.runs.metrics import downsample as downsample
+from gpt.runs.metrics import read_metrics as read_metrics
+from gpt.train.settings import TrainSettings
 
 SCORE_KINDS = ("previous_token", "first_token", "induction")
 
@@ -85,9 +96,16 @@ def dir_size(path: Path) -> int:
     return total
 
 
+DAMAGED_STATUS = "this run's status file is damaged"
+DAMAGED_RUN_JSON = "its run.json is damaged"
+
+
 @dataclass
 class RunInfo:
-    """What a run list shows about one run, read from its folder without loading weights."""
+    """What a run list shows about one run, read from its folder without loading weights.
+
+    Every property returns a value of its type whatever the files say: a damaged or crafted field
+    reads as missing (``read_run`` says so in ``message``)."""
 
     run_id: str
     path: Path
@@ -99,21 +117,23 @@ class RunInfo:
 
     @property
     def options(self) -> dict[str, Any]:
-        return dict(self.run.get("options") or {})
+        """run.json's settings; a value of the wrong type (a crafted ``"block_size": "abc"``) is left out."""
+        options = self.run.get("options")
+        return {k: v for k, v in options.items() if _option_fits(k, v)} if isinstance(options, dict) else {}
 
     @property
     def iter(self) -> int:
-        return int(self.status.get("iter") or 0)
+        return as_step(self.status.get("iter")) or 0
 
     @property
     def max_iters(self) -> int:
-        return int(self.status.get("max_iters") or self.options.get("max_iters") or 0)
+        return as_step(self.status.get("max_iters")) or as_step(self.options.get("max_iters")) or 0
 
     @property
     def created_at(self) -> float:
-        value = self.run.get("created_at") or self.status.get("created_at")
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+        value = as_time(self.run.get("created_at")) or as_time(self.status.get("created_at"))
+        if value is not None:
+            return value
         try:
             return self.path.stat().st_mtime
         except OSError:
@@ -121,7 +141,10 @@ class RunInfo:
 
     @property
     def device(self) -> str:
-        return str(self.status.get("device") or self.run.get("device") or "")
+        for value in (self.status.get("device"), self.run.get("device")):
+            if isinstance(value, str) and value:
+                return value
+        return ""
 
     @property
     def has_checkpoint(self) -> bool:
@@ -129,26 +152,62 @@ class RunInfo:
 
     @property
     def resumable(self) -> bool:
-        # A full disk is not the run's fault: once space is freed it continues from its checkpoint.
-        full = self.state == RunState.FAILED and self.status.get("cause") == CAUSE_DISK_FULL and self.has_checkpoint
-        return self.state.resumable or full
+        # A full disk or a kill is not the run's fault: it continues from its intact checkpoint.
+        cause = self.status.get("cause")
+        failed_but_intact = (
+            self.state == RunState.FAILED
+            and isinstance(cause, str)
+            and cause in RESUMABLE_CAUSES
+            and self.has_checkpoint
+        )
+        return self.state.resumable or failed_but_intact
 
     @property
     def active(self) -> bool:
         return self.state.active
 
 
+# The type of each setting, from its default (TrainSettings is the one schema of a run's settings).
+_OPTION_TYPES = {f.name: type(f.default) for f in fields(TrainSettings) if f.default is not None}
+
+
+def _option_fits(key: str, value: Any) -> bool:
+    kind = _OPTION_TYPES.get(key)
+    if kind is float:
+        return finite(value) is not None
+    if kind is int:  # bool is not an int here, and the number must fit a table's int64 column
+        return type(value) is int and abs(value) <= 2**53
+    if kind is not None:
+        return type(value) is kind
+    return value is None or isinstance(value, str) or finite(value) is not None  # e.g. the resolved device
+
+
+def _without_non_finite(data: dict[str, Any]) -> dict[str, Any]:
+    """Top-level numbers a float cannot hold (1e400 parses as infinity, 10**400 overflows) read as missing."""
+    return {
+        k: v for k, v in data.items() if isinstance(v, bool) or not isinstance(v, (int, float)) or finite(v) is not None
+    }
+
+
 def read_run(path: Path) -> RunInfo:
-    status = read_json(path / STATUS_JSON) or {}
-    state, message = true_state(status or None)
+    """One run folder. A damaged status reads as state ``unknown`` with DAMAGED_STATUS as its message
+    (it can be deleted, not resumed); a damaged run.json adds a note and its bad fields read as missing."""
+    raw_status, raw_run = read_json(path / STATUS_JSON) or {}, read_json(path / RUN_JSON) or {}
+    status, run = _without_non_finite(raw_status), _without_non_finite(raw_run)
+    if damaged := status_problems(raw_status):
+        state, message = RunState.UNKNOWN, f"{DAMAGED_STATUS} ({'; '.join(damaged)})"
+    else:
+        state, message = true_state(status or None)
+    if bad_run_json := run_json_problems(raw_run):
+        message = f"{message} ({DAMAGED_RUN_JSON}: {'; '.join(bad_run_json)})".lstrip()
     return RunInfo(
         run_id=path.name,
         path=path,
         state=state,
         message=message,
         status=status,
-        run=read_json(path / RUN_JSON) or {},
-        summary=read_json(path / SUMMARY_JSON) or {},
+        run=run,
+        summary=_without_non_finite(read_json(path / SUMMARY_JSON) or {}),
     )
 
 
@@ -172,68 +231,7 @@ def list_runs(runs_dir: Path) -> list[RunInfo]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Metrics
-
-
-@dataclass
-class Metrics:
-    """Loss curves of a run as plain lists (x = iteration)."""
-
-    train_iters: list[int]
-    train_loss: list[float]
-    val_iters: list[int]
-    val_loss: list[float]
-    last: dict[str, Any]  # the latest metrics line (lr, tokens/s, elapsed)
-    seconds_per_iter: float | None  # recent wall time per iteration, evaluations included
-
-
-def _finite(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-def downsample(n: int, max_points: int) -> list[int]:
-    """Indices of at most ``max_points`` evenly spread items of ``n``; first and last are kept."""
-    if n <= max_points or max_points < 2:
-        return list(range(n))
-    step = (n - 1) / (max_points - 1)
-    return sorted({round(i * step) for i in range(max_points)})
-
-
-def _recent_seconds_per_iter(records: list[dict[str, Any]], window: int = 20) -> float | None:
-    timed = [r for r in records if _finite(r.get("elapsed_s")) is not None and isinstance(r.get("iter"), int)]
-    recent = timed[-window:]
-    # A resumed run's clock starts again from 0: only the lines since the last restart count.
-    for i in range(len(recent) - 1, 0, -1):
-        if recent[i - 1]["elapsed_s"] > recent[i]["elapsed_s"] or recent[i - 1]["iter"] >= recent[i]["iter"]:
-            recent = recent[i:]
-            break
-    if len(recent) < 2:
-        return None
-    d_iter = recent[-1]["iter"] - recent[0]["iter"]
-    d_time = recent[-1]["elapsed_s"] - recent[0]["elapsed_s"]
-    if d_iter <= 0 or d_time <= 0:
-        return None
-    return d_time / d_iter
-
-
-def read_metrics(path: Path, max_points: int = 500) -> Metrics:
-    """Train/val loss curves, downsampled to ``max_points`` for charts (every val point is kept)."""
-    records = read_jsonl(path / METRICS)
-    train = [(r["iter"], _finite(r.get("train_loss"))) for r in records if isinstance(r.get("iter"), int)]
-    train = [(i, v) for i, v in train if v is not None]
-    keep = downsample(len(train), max_points)
-    val = [(r["iter"], _finite(r.get("val_loss"))) for r in records if isinstance(r.get("iter"), int)]
-    val = [(i, v) for i, v in val if v is not None]
-    return Metrics(
-        train_iters=[train[i][0] for i in keep],
-        train_loss=[train[i][1] for i in keep],
-        val_iters=[i for i, _ in val],
-        val_loss=[v for _, v in val],
-        last=records[-1] if records else {},
-        seconds_per_iter=_recent_seconds_per_iter(records),
-    )
+# Metrics (read incrementally: gpt.runs.metrics)
 
 
 def eta_seconds(info: RunInfo, metrics: Metrics) -> float | None:
@@ -251,6 +249,9 @@ def read_samples(path: Path) -> list[dict[str, Any]]:
 # Attention probes
 
 
+MAX_PROBE_BYTES = 64 << 20  # a probe file of 12 layers x 12 heads x 256 tokens is 38 MB
+
+
 @dataclass
 class ProbeRecord:
     iter: int
@@ -258,44 +259,107 @@ class ProbeRecord:
     scores: dict[str, np.ndarray]  # kind -> (n_layer, n_head)
 
 
-def read_probe_records(path: Path) -> list[ProbeRecord]:
-    """Every evaluation's probe summary, sorted by iteration (the last one wins on duplicates,
-    e.g. after a resume repeated an evaluation)."""
-    by_iter: dict[int, ProbeRecord] = {}
-    for r in read_jsonl(path / PROBE):
-        it, tokens, scores = r.get("iter"), r.get("tokens"), r.get("scores")
-        if not isinstance(it, int) or not isinstance(tokens, list) or not isinstance(scores, dict):
-            continue
-        arrays = {}
-        for kind in SCORE_KINDS:
-            try:
-                arr = np.asarray(scores.get(kind), dtype=np.float64)
-            except (TypeError, ValueError):
-                continue
-            if arr.ndim == 2:
-                arrays[kind] = arr
-        by_iter[it] = ProbeRecord(it, [str(t) for t in tokens], arrays)
-    return [by_iter[i] for i in sorted(by_iter)]
+@dataclass
+class ProbeHistory:
+    """The usable probe records of a run, and a note for each record that had to be skipped."""
+
+    records: list[ProbeRecord]
+    notes: list[str]
 
 
 def probe_file(path: Path, iteration: int) -> Path:
     return path / PROBE_DIR / f"iter-{iteration:06d}.safetensors"
 
 
+def _probe_shape(path: Path, iteration: int) -> tuple[int, ...] | None:
+    """The shape of a probe file's attention, from its safetensors header alone, or None when the
+    file is missing or unreadable."""
+    if (path / PROBE_DIR).is_symlink():
+        return None  # never read through a link out of the run folder
+    try:
+        header = read_safetensors_header(probe_file(path, iteration))
+    except HeaderError:
+        return None
+    return header["attn_weights"][1] if "attn_weights" in header else None
+
+
+def _parse_probe_record(r: dict[str, Any]) -> ProbeRecord | None:
+    it, tokens, scores = r.get("iter"), r.get("tokens"), r.get("scores")
+    if as_step(it) is None or not isinstance(tokens, list) or not isinstance(scores, dict):
+        return None
+    if not all(isinstance(t, str) for t in tokens):
+        return None
+    arrays = {}
+    for kind in SCORE_KINDS:
+        try:
+            arr = np.asarray(scores.get(kind), dtype=np.float64)
+        except (TypeError, ValueError):
+            continue
+        if arr.ndim == 2:
+            arrays[kind] = arr
+    return ProbeRecord(it, tokens, arrays)
+
+
+def probe_mismatch(record: ProbeRecord, shape: tuple[int, ...] | None) -> str | None:
+    """Why a record and its attention file (of ``shape``) disagree, or None when they fit together."""
+    score_shapes = {a.shape for a in record.scores.values()}
+    if len(score_shapes) > 1:
+        return f"step {record.iter} was skipped: its head scores have different shapes"
+    if shape is None:
+        return None  # no readable file: the page says so when that step is shown
+    if len(shape) != 4 or shape[2] != shape[3]:
+        return f"step {record.iter} was skipped: its attention file does not hold one square matrix per head"
+    if shape[2] != len(record.tokens):
+        return (
+            f"step {record.iter} was skipped: its attention covers {shape[2]} tokens but its record lists "
+            f"{len(record.tokens)}"
+        )
+    if score_shapes and score_shapes != {shape[:2]}:
+        return f"step {record.iter} was skipped: its head scores do not match its attention's layers and heads"
+    return None
+
+
+def read_probe_history(path: Path) -> ProbeHistory:
+    """Every evaluation's probe summary, sorted by iteration (the last one wins on duplicates,
+    e.g. after a resume repeated an evaluation). A record whose tokens, scores and attention file
+    disagree is skipped with a note, so a page never indexes past the end of one of them."""
+    by_iter: dict[int, ProbeRecord] = {}
+    for raw in read_jsonl(path / PROBE):
+        if (record := _parse_probe_record(raw)) is not None:
+            by_iter[record.iter] = record
+    records, notes = [], []
+    for it in sorted(by_iter):
+        problem = probe_mismatch(by_iter[it], _probe_shape(path, it))
+        if problem is None:
+            records.append(by_iter[it])
+        else:
+            notes.append(problem)
+    return ProbeHistory(records, notes)
+
+
+def read_probe_records(path: Path) -> list[ProbeRecord]:
+    """``read_probe_history``'s records alone."""
+    return read_probe_history(path).records
+
+
 def read_probe_weights(path: Path, iteration: int) -> np.ndarray | None:
     """Attention weights (n_layer, n_head, T, T) of the probe sentence at ``iteration``, or None."""
     from safetensors import SafetensorError
-    from safetensors.numpy import load_file
+    from safetensors.numpy import load
 
-    file = probe_file(path, iteration)
+    if (path / PROBE_DIR).is_symlink():
+        return None
     try:
-        tensors = load_file(str(file))
-    except (OSError, SafetensorError, ValueError):
+        tensors = load(read_regular_bytes(probe_file(path, iteration), MAX_PROBE_BYTES))
+    except (OSError, SafetensorError, ValueError, TypeError):
         return None
     weights = tensors.get("attn_weights")
-    if weights is None or weights.ndim != 4:
+    if weights is None or weights.ndim != 4 or weights.shape[2] != weights.shape[3]:
         return None
-    return weights.astype(np.float32)
+    try:
+        return weights.astype(np.float32)
+    except (TypeError, ValueError):
+        return None
 
 
 def head_score_series(records: list[ProbeRecord], kind: str) -> tuple[list[int], np.ndarray] | None:

@@ -7,6 +7,7 @@ line at a time. The names and JSON helpers live in ``gpt.runs.layout``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -18,7 +19,7 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
-from gpt.checkpoint import save_checkpoint
+from gpt.checkpoint import save_checkpoint, tidy_checkpoint_folder, usable_checkpoint_dir
 from gpt.generate import SamplingSettings, generate
 from gpt.interpret.head_scores import head_scores, induction_score, repeated_random_tokens
 from gpt.model import GPT
@@ -49,6 +50,9 @@ class RunFiles:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.device = device
         self.max_iters = 0
+        # This process is the folder's one writer from now on: what a killed one left half-written goes.
+        with contextlib.suppress(OSError):
+            tidy_checkpoint_folder(self.checkpoint_dir)
 
     @property
     def run_id(self) -> str:
@@ -124,6 +128,26 @@ class RunFiles:
         summary = self.dir / SUMMARY_JSON
         if summary.exists():
             summary.unlink()  # the run is going on again; a new summary comes at its end
+
+
+def _bytes_of(path: Path) -> int:
+    try:
+        return sum(f.stat().st_size for f in path.iterdir() if f.is_file() and not f.is_symlink())
+    except OSError:
+        return 0
+
+
+def resume_space_needed(run_dir: str | Path) -> int | None:
+    """Free bytes a run needs to resume, or None when it has no checkpoint: a save writes the whole
+    new checkpoint before it removes the old one (one checkpoint's size), a resume rewrites its
+    largest JSON-lines file once (``truncate_after``), and the run goes on appending; twice the
+    checkpoint's size covers that growth."""
+    run_dir = Path(run_dir)
+    checkpoint = usable_checkpoint_dir(run_dir / CHECKPOINT_DIR)
+    if checkpoint is None:
+        return None
+    logs = [(run_dir / name).stat().st_size for name in (METRICS, SAMPLES, PROBE) if (run_dir / name).is_file()]
+    return 2 * _bytes_of(checkpoint) + max(logs, default=0)
 
 
 # --------------------------------------------------------------------------- what each evaluation records

@@ -36,7 +36,7 @@ from gpt.runs.layout import (
     is_disk_full,
     read_json,
 )
-from gpt.runs.writer import RunFiles, RunRecorder
+from gpt.runs.writer import RunFiles, RunRecorder, resume_space_needed
 from gpt.train.data import DataError, check_fits, load_splits, read_corpus, split_ids
 from gpt.train.device import choose_threads, resolve_bf16, resolve_device
 from gpt.train.settings import FIXED_ON_RESUME, SettingsError, TrainSettings, add_arguments, flag_name
@@ -278,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {message}", file=sys.stderr)
         return 2
     except Exception as exc:
-        known = known_failure(exc)
+        known = known_failure(exc, out_dir)
         if known is not None:  # the machine's limits, not a bug: say what to do instead
             cause, message = known
             _report_failure(out_dir, ddp, message, cause)
@@ -299,12 +299,18 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text)
 
 
-def known_failure(exc: BaseException) -> tuple[str, str] | None:
+def known_failure(exc: BaseException, run_dir: str | None = None) -> tuple[str, str] | None:
     """(cause, message) for a failure the user can fix: a full disk or too little memory."""
     if is_disk_full(exc):
+        need = resume_space_needed(run_dir) if run_dir else None
+        if need is None:
+            return CAUSE_DISK_FULL, (
+                "disk full: there is no space left for this run's files, and it has no checkpoint yet: "
+                "delete old runs or free disk space, then start it again."
+            )
         return CAUSE_DISK_FULL, (
             "disk full: there is no space left for this run's files. Its last checkpoint is intact: "
-            "delete old runs or free disk space, then resume it."
+            f"delete old runs or free at least {_megabytes(need)} of disk space, then resume it."
         )
     if is_out_of_memory(exc):
         return CAUSE_OUT_OF_MEMORY, (
@@ -312,6 +318,10 @@ def known_failure(exc: BaseException) -> tuple[str, str] | None:
             "smaller batch size, a shorter context (block size) or a smaller model."
         )
     return None
+
+
+def _megabytes(n: int) -> str:
+    return f"{max(1, -(-n // 1_000_000))} MB"  # rounded up: "free at least" must be enough
 
 
 def _report_failure(out_dir: str | None, ddp: Distributed, message: str, cause: str | None = None) -> None:

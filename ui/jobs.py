@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shlex
 from pathlib import Path
 
@@ -13,17 +12,19 @@ from gpt import is_valid_run_id, runs_dir
 from gpt.runs import DEFAULT_COMMAND, MAX_QUEUED, JobManager, RunState
 from gpt.train import DeviceInfo, list_devices
 from ui.models import env_int
+from ui.process_wide import once_per_process
 
 RUN_KEY = "run"  # session state key and URL query parameter
 
 
-@st.cache_resource(show_spinner=False)
+@once_per_process  # never st.cache_resource: a cleared cache made a second manager (ui/process_wide.py)
 def _manager(folder: str, max_per_device: int, command: tuple[str, ...], max_queued: int) -> JobManager:
     return JobManager(Path(folder), max_per_device=max_per_device, command=command, max_queued=max_queued)
 
 
 def manager() -> JobManager:
-    """The job manager of this server process (one per runs folder), shared by every session.
+    """The job manager of this server process (one per runs folder and settings), shared by every
+    session; no cache clear can replace it.
 
     ATTN_EXPLORER_MAX_RUNS_PER_DEVICE (default 1) sets how many runs share one device;
     ATTN_EXPLORER_MAX_QUEUED (default 6) how many may wait;
@@ -36,8 +37,9 @@ def manager() -> JobManager:
     return _manager(str(runs_dir()), slots, command, queued)
 
 
-@st.cache_resource(show_spinner=False)
+@once_per_process
 def devices() -> list[DeviceInfo]:
+    """This machine's devices, looked up once per process (CUDA's device query is slow)."""
     return list_devices()
 
 
@@ -109,8 +111,3 @@ def badge(state: RunState | str) -> str:
     """Markdown (headers, messages): a Material icon, a font bundled with Streamlit, then the state."""
     known = RunState.parse(state)
     return f"{STATE_BADGES[known]} {known}"
-
-
-def md_escape(text: str) -> str:
-    """Show text from a run folder literally inside Markdown (no bold, links, icons or HTML)."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", str(text))

@@ -14,6 +14,8 @@ from typing import Any
 
 import streamlit as st
 
+from ui import server_guards
+
 DEFAULT_SENTENCE = "The quick brown fox jumps over the lazy dog"
 DEFAULT_MODEL = "demo:shakespeare-char"
 
@@ -59,8 +61,10 @@ def _leave_legacy_pages_mode() -> None:
 def init() -> None:
     """Seed the shared values once per browser session, from the URL when it has them.
 
-    Every page calls this first (see ``_leave_legacy_pages_mode``).
+    Every page calls this first (see ``_leave_legacy_pages_mode``); the first call in a server
+    process also arms what no client may do to the others (``ui/server_guards.py``).
     """
+    server_guards.install()
     _leave_legacy_pages_mode()
     if st.session_state.get("_state_ready"):
         return

@@ -10,21 +10,21 @@ from __future__ import annotations
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from gpt.paths import ROOT
+from gpt.checkpoint import CheckpointError, read_meta, usable_checkpoint_dir
+from gpt.paths import CHECKPOINT_DIR, ROOT
 from gpt.runs.inputs import JobError
-from gpt.runs.layout import WORKER_LOG, RunState
+from gpt.runs.layout import CAUSE_KILLED, WORKER_LOG, RunState, open_regular
 from gpt.runs.reader import pid_alive
+from gpt.train.process import CHILD_NICENESS, child_env
 
 DEFAULT_COMMAND = (sys.executable, "-m", "gpt.train")
-WORKER_NICENESS = 10
-# Never handed to a child process: the teacher key (Streamlit also copies secrets.toml's top-level
-# values into the server's environment, so "teacher_key" is there too).
-SECRET_ENV_NAMES = frozenset({"ATTN_EXPLORER_TEACHER_KEY", "teacher_key"})
+WORKER_NICENESS = CHILD_NICENESS  # the same as the speed probe's (gpt/train/process.py)
 
 
 def device_key(device: str) -> str:
@@ -41,20 +41,10 @@ def worker_device(key: str) -> str:
     return "cuda" if key.startswith("cuda") else key
 
 
-def child_env(device: str = "cpu") -> dict[str, str]:
-    """The environment of a child process the server starts: no secrets, unbuffered output, and on a
-    GPU queue ("cuda:N") only that GPU visible."""
-    env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV_NAMES}
-    env["PYTHONUNBUFFERED"] = "1"
-    if device.startswith("cuda:"):
-        env["CUDA_VISIBLE_DEVICES"] = device.split(":", 1)[1]  # the worker sees its GPU as cuda:0
-    return env
-
-
 def start_worker(command: list[str], worker_args: list[str], run_dir: Path, device: str) -> subprocess.Popen:
     """Start one worker writing ``run_dir``; its output goes to the run's worker.log. Raises OSError."""
     argv = [*command, *worker_args, "--parent-pid", str(os.getpid()), "--nice", str(WORKER_NICENESS)]
-    with open(run_dir / WORKER_LOG, "ab") as log:  # the child keeps its own copy of the descriptor
+    with _open_log(run_dir / WORKER_LOG) as log:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
             argv,
             cwd=ROOT,
@@ -66,28 +56,65 @@ def start_worker(command: list[str], worker_args: list[str], run_dir: Path, devi
         )
 
 
+def _open_log(path: Path) -> BinaryIO:
+    """worker.log for appending; a named pipe or link put in its place is refused (OSError) rather
+    than blocking the server until something reads the pipe."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path} is not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "ab")
+
+
 def log_tail(path: Path, lines: int = 6, max_chars: int = 800) -> str:
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        with open_regular(path) as f:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - 64 * 1024))  # the end is what explains a crash
+            text = f.read().decode("utf-8", errors="replace")
     except OSError:
         return ""
     tail = "\n".join(line for line in text.strip().splitlines()[-lines:])
     return tail[-max_chars:]
 
 
-def explain_exit(returncode: int, stop_requested: bool, log: Path) -> tuple[RunState, str]:
-    """The status of a worker that exited without writing a final one (crash, bad option, a kill)."""
+KILLED = (
+    "the training process was killed (SIGKILL), most often because the machine ran out of "
+    "memory: start again with a smaller batch size, context or model"
+)
+
+
+def saved_step(run_dir: Path) -> int | None:
+    """The step of the run's checkpoint, or None when it has no readable one."""
+    folder = usable_checkpoint_dir(run_dir / CHECKPOINT_DIR)
+    if folder is None:
+        return None
+    try:
+        step = read_meta(folder).get("iter")
+    except CheckpointError:
+        return None
+    return step if isinstance(step, int) and not isinstance(step, bool) and step >= 0 else None
+
+
+def explain_exit(returncode: int, stop_requested: bool, run_dir: Path) -> tuple[RunState, str, str | None]:
+    """(state, message, cause) of a worker that exited without writing a final status (crash, bad
+    option, a kill). A killed worker with an intact checkpoint is resumable: ``failed`` with cause
+    ``killed`` (``RunInfo.resumable``), since a kill never touches the previous checkpoint."""
     if stop_requested:
         # SIGTERM reached the worker before it could handle it (still importing torch).
-        return RunState.STOPPED, "stopped while it was starting, before any training step"
+        return RunState.STOPPED, "stopped while it was starting, before any training step", None
     if returncode == -signal.SIGKILL:
         # Nobody here sent it: on Linux that is most often the kernel's out-of-memory killer.
-        return RunState.FAILED, (
-            "the training process was killed (SIGKILL), most often because the machine ran out of "
-            "memory: start again with a smaller batch size, context or model"
+        step = saved_step(run_dir)
+        if step is None:
+            return RunState.FAILED, KILLED, None
+        resume = (
+            f". Its checkpoint at step {step:,} is intact: Resume continues from it (if something else used the memory)"
         )
-    tail = log_tail(log)
-    return RunState.FAILED, f"the training process exited with code {returncode}" + (f": {tail}" if tail else "")
+        return RunState.FAILED, KILLED + resume, CAUSE_KILLED
+    tail = log_tail(run_dir / WORKER_LOG)
+    message = f"the training process exited with code {returncode}" + (f": {tail}" if tail else "")
+    return RunState.FAILED, message, None
 
 
 def is_training_process(pid: Any) -> bool:

@@ -7,7 +7,9 @@ process and never imports it. What the app and the job manager need is exported 
 - presets: ``TRAINING_PRESETS``, ``APP_SETTINGS``, ``APP_MAX_LR``;
 - devices: ``DeviceInfo``, ``list_devices``;
 - the estimate before a run: ``count_params``, ``memory_estimate``, ``corpus_stats``,
-  ``probe_in_subprocess`` (a measured speed probe in a child process), ``estimate_run_seconds``.
+  ``probe_in_subprocess`` (a measured speed probe in a child process, one at a time: ``ProbeBusyError``),
+  ``estimate_run_seconds``, ``available_memory``;
+- child processes: ``child_env`` (no secrets), ``CHILD_NICENESS``.
 """
 
 from gpt.train.device import DeviceInfo, list_devices
@@ -15,7 +17,9 @@ from gpt.train.estimate import (
     CorpusStats,
     EstimateError,
     MemoryEstimate,
+    ProbeBusyError,
     ProbeResult,
+    available_memory,
     corpus_stats,
     count_params,
     estimate_run_seconds,
@@ -23,20 +27,25 @@ from gpt.train.estimate import (
     probe_in_subprocess,
 )
 from gpt.train.presets import APP_MAX_LR, APP_SETTINGS, TRAINING_PRESETS, TrainingPreset
+from gpt.train.process import CHILD_NICENESS, child_env
 from gpt.train.settings import SettingsError, TrainSettings
 
 __all__ = [
     "APP_MAX_LR",
     "APP_SETTINGS",
+    "CHILD_NICENESS",
     "TRAINING_PRESETS",
     "CorpusStats",
     "DeviceInfo",
     "EstimateError",
     "MemoryEstimate",
+    "ProbeBusyError",
     "ProbeResult",
     "SettingsError",
     "TrainSettings",
     "TrainingPreset",
+    "available_memory",
+    "child_env",
     "corpus_stats",
     "count_params",
     "estimate_run_seconds",

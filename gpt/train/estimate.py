@@ -2,7 +2,9 @@
 
 The time estimate is measured, not guessed: a few real training steps of the chosen model and
 batch on the chosen device, through the same ``Trainer`` the worker uses, on random tokens.
-Pages run that probe in a child process (``probe_in_subprocess``) so the server never trains.
+Pages run that probe in a child process (``probe_in_subprocess``) so the server never trains:
+one probe at a time per server process (ten students changing settings must not start ten), at
+the workers' lower CPU priority and with their environment (no teacher key; ``gpt.train.process``).
 Command line: ``python -m gpt.train.estimate '{"config": {...}, "batch_size": 12, "device": "cpu"}'``
 prints the probe result as JSON.
 """
@@ -15,15 +17,18 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from gpt.config import ConfigError, GPTConfig
 from gpt.paths import ROOT
-from gpt.train.device import choose_threads, resolve_bf16
+from gpt.train.device import choose_threads, physical_memory, resolve_bf16
+from gpt.train.process import CHILD_NICENESS, child_env
 
 FLOAT_BYTES = 4
 ADAMW_BYTES_PER_PARAM = 16  # fp32 weights 4 + gradients 4 + AdamW moments 8
@@ -37,10 +42,32 @@ PROBE_TIMEOUT_S = 90
 # On a CPU (or MPS) a probe step is kept under this many FLOPs by timing a smaller batch and scaling
 # up: time per step grows linearly with the batch there, and a page should not wait a minute.
 MAX_PROBE_STEP_FLOPS = 2e10
+MEMINFO = Path("/proc/meminfo")
+# One speed probe at a time in this process: each is a child that trains flat out for seconds and
+# holds a model in memory, so concurrent ones would slow each other, the pages and any run.
+_PROBE_SLOT = threading.Lock()
 
 
 class EstimateError(RuntimeError):
     """The probe could not run; the message says why (e.g. out of memory, no such device)."""
+
+
+class ProbeBusyError(EstimateError):
+    """Another speed probe is running in this server process (only with ``wait=False``)."""
+
+
+def available_memory(meminfo: Path = MEMINFO) -> int | None:
+    """RAM a new process can use now, in bytes: Linux's MemAvailable (free plus reclaimable cache),
+    which already excludes what running runs and the server hold; the machine's total where the
+    kernel does not say (not Linux), None where neither is known."""
+    try:
+        for line in meminfo.read_text(encoding="ascii", errors="replace").splitlines():
+            name, _, rest = line.partition(":")
+            if name == "MemAvailable":
+                return int(rest.split()[0]) * 1024  # the kernel counts in kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return physical_memory()
 
 
 def count_params(cfg: GPTConfig) -> int:
@@ -235,24 +262,36 @@ def probe_in_subprocess(
     steps: int = DEFAULT_PROBE_STEPS,
     bf16: bool | None = None,
     timeout: float = PROBE_TIMEOUT_S,
+    wait: bool = True,
 ) -> ProbeResult:
     """``measure_step_time`` in a child process: the server process never trains, and a GPU's memory
-    is given back as soon as the probe ends."""
+    is given back as soon as the probe ends.
+
+    One probe runs at a time per process: a second caller waits for the first to end, or with
+    ``wait=False`` gets ``ProbeBusyError`` at once. The child runs at CHILD_NICENESS with ``child_env``.
+    """
     if batch_size < 1 or steps < 1:
         raise EstimateError("batch size and steps must be at least 1")
-    request = {"config": cfg.to_dict(), "batch_size": batch_size, "device": device, "steps": steps, "bf16": bf16}
-    env = {**os.environ}
+    child_device = "cuda" if device.startswith("cuda:") else device  # it sees only its GPU (child_env)
+    request = {
+        "config": cfg.to_dict(),
+        "batch_size": batch_size,
+        "device": child_device,
+        "steps": steps,
+        "bf16": bf16,
+        "nice": CHILD_NICENESS,
+    }
     argv = [sys.executable, "-m", "gpt.train.estimate", json.dumps(request)]
-    if device.startswith("cuda:"):
-        env["CUDA_VISIBLE_DEVICES"] = device.split(":", 1)[1]
-        request["device"] = "cuda"
-        argv[-1] = json.dumps(request)
+    if not _PROBE_SLOT.acquire(blocking=wait):
+        raise ProbeBusyError("another speed probe is running on this server")
     try:
-        out = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+        out = subprocess.run(argv, cwd=ROOT, env=child_env(device), capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         raise EstimateError(
             f"the speed probe took longer than {timeout:.0f} s; the model is too big for {device}"
         ) from exc
+    finally:
+        _PROBE_SLOT.release()
     lines = out.stdout.strip().splitlines()
     try:
         answer = json.loads(lines[-1]) if lines else {}
@@ -275,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         request = json.loads(args[0])
         cfg = GPTConfig.from_dict(request["config"])
+        niceness = int(request.get("nice", 0))
+        if niceness > 0 and hasattr(os, "nice"):
+            os.nice(niceness)  # before torch starts its thread pool: the threads inherit it
         result = measure_step_time(
             cfg,
             int(request["batch_size"]),

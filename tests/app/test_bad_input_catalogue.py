@@ -185,7 +185,8 @@ def train_page(monkeypatch: pytest.MonkeyPatch):
 
     monkeypatch.setattr(ui.train_estimate, "probe_in_subprocess", fake_probe)
     yield lambda: open_page("train")
-    streamlit.cache_data.clear()  # no fake measurement may reach another test
+    streamlit.cache_data.clear()
+    ui.train_estimate.forget_probes()  # no fake measurement may reach another test
 
 
 def launch_button(at: AppTest) -> list:

@@ -16,6 +16,7 @@ from ui import shell, state
 from ui.figures import bar_chart, heatmap, token_labels
 from ui.pickers import index_picker
 from ui.render import show_figure
+from ui.text import md_escape
 
 state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
 
@@ -164,14 +165,14 @@ def main() -> None:
         no_scale = st.toggle("No scaling (do not divide the scores by √d_k)", key=WHAT_IF_KEYS[0])
         no_mask = st.toggle("No causal mask (let tokens see later tokens)", key=WHAT_IF_KEYS[1])
     st.caption(
-        f"{sel.model_label} · {len(sel.pieces)} tokens · {cfg.n_layer} layers × {cfg.n_head} heads · "
+        f"{md_escape(sel.model_label)} · {len(sel.pieces)} tokens · {cfg.n_layer} layers × {cfg.n_head} heads · "
         f"d_k = {cfg.head_size} · C = {cfg.n_embd}"
     )
     try:
         normal = sel.trace()
         shown = sel.trace(scale=not no_scale, causal=not no_mask) if (no_scale or no_mask) else normal
     except (ValueError, RuntimeError) as exc:
-        st.error(f"The model could not process this text: {exc}")
+        st.error(f"The model could not process this text: {md_escape(exc)}")
         return
     show_step(step, shown, sel, layer, head)
     if shown is not normal:

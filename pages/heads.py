@@ -16,6 +16,7 @@ from ui.figures import head_grid, heatmap, token_labels
 from ui.models import get_trace
 from ui.pickers import index_picker
 from ui.render import csv_button, show_figure
+from ui.text import md_escape
 
 state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
 
@@ -167,7 +168,7 @@ def main() -> None:
                 "sentence. Induction heads light up on a stripe just off the diagonal in the second half."
             )
     except (ValueError, RuntimeError) as exc:
-        st.error(f"The model could not process this text: {exc}")
+        st.error(f"The model could not process this text: {md_escape(exc)}")
         return
     weights = explain.all_weights(trace)  # (L, nh, T, T)
     left, right = st.columns(2)

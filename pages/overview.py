@@ -8,6 +8,7 @@ import streamlit as st
 from gpt import visible
 from gpt.interpret import model_facts, training_facts
 from ui import shell, state
+from ui.text import md_escape
 
 state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
 
@@ -97,7 +98,7 @@ def model_section(sel: shell.Selection) -> None:
     rows = model_facts(cfg, loaded.model.num_params(), loaded.tokenizer.name, loaded.tokenizer.vocab_size)
     left, right = st.columns(2)
     with left:
-        st.markdown(f"**Model: {sel.model_label}**")
+        st.markdown(f"**Model: {md_escape(sel.model_label)}**")
         st.table(pd.DataFrame(rows, columns=["fact", "value"]).set_index("fact"))
     with right:
         st.markdown("**Training**")

@@ -10,8 +10,9 @@ import streamlit as st
 
 from gpt.runs import JobError, RunInfo, dir_size, read_metrics
 from ui import figures, state, teacher
-from ui.jobs import badge, current_run, format_bytes, manager, md_escape, publish_run, set_current_run
+from ui.jobs import badge, current_run, format_bytes, manager, publish_run, set_current_run
 from ui.render import show_figure
+from ui.text import md_escape
 
 state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
 
@@ -79,7 +80,7 @@ def manage_section(runs: list[RunInfo]) -> None:
     info = next(r for r in runs if r.run_id == run_id)
     st.markdown(f"**{badge(info.state)}** · step {info.iter:,} of {info.max_iters:,}")
     if info.message:
-        (st.error if info.state in ("failed", "diverged") else st.caption)(md_escape(info.message))
+        (st.error if info.state in ("failed", "diverged") else st.caption)(teacher.shown_error(info.message))
     allowed = teacher.require_teacher(teacher.RUN_ACTIONS)
     cols = st.columns(5)
     if cols[0].button(
@@ -110,7 +111,7 @@ def manage_section(runs: list[RunInfo]) -> None:
         st.caption("No checkpoint yet: it is written at the first evaluation.")
     with st.expander("Delete this run", icon=":material/delete:"):
         confirm = st.checkbox(
-            f"Yes, delete “{run_id}” with its checkpoint and logs for good",
+            f"Yes, delete “{md_escape(run_id)}” with its checkpoint and logs for good",
             key=f"runs_confirm_{run_id}",
             disabled=not allowed,
         )
@@ -119,10 +120,11 @@ def manage_section(runs: list[RunInfo]) -> None:
             if run_action(lambda: manager().delete(run_id)):
                 if current_run() == run_id:
                     set_current_run(None)
-                st.toast(f"Deleted {run_id}")
+                st.toast(f"Deleted {md_escape(run_id)}")
                 st.rerun()
     with st.expander("Settings of this run"):
-        st.json(info.options or {"note": "the worker has not written its settings yet"})
+        options = {k: teacher.shown_text(v) if isinstance(v, str) else v for k, v in info.options.items()}
+        st.json(options or {"note": "the worker has not written its settings yet"})
 
 
 def run_action(action: Callable[[], object]) -> bool:
@@ -130,7 +132,7 @@ def run_action(action: Callable[[], object]) -> bool:
     try:
         action()
     except (JobError, OSError) as exc:
-        st.error(str(exc))
+        st.error(teacher.shown_error(exc))
         return False
     return True
 
@@ -145,7 +147,8 @@ def main() -> None:
         st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
         return
     st.caption(
-        f"{len(runs)} run(s) in {manager().runs_dir}. Status is read from disk: a run whose process died shows as "
+        f"{len(runs)} run(s) in {teacher.shown_path(manager().runs_dir, teacher.RUNS_FOLDER)}. "
+        "Status is read from disk: a run whose process died shows as "
         "interrupted."
     )
     st.dataframe(pd.DataFrame([run_row(r) for r in runs]), hide_index=True, width="stretch")

@@ -10,6 +10,7 @@ from gpt.interpret import compare_tokenizers, corpus_tokenizer, count_words, tok
 from ui import figures, shell, state
 from ui.chips import show_chips
 from ui.render import csv_button, show_figure
+from ui.text import md_escape
 
 state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
 
@@ -36,7 +37,8 @@ def compared_tokenizers() -> dict:
 def model_tokens(sel: shell.Selection) -> None:
     st.subheader("What the model reads")
     st.write(
-        f"The **{sel.loaded.tokenizer.name}** tokenizer of *{sel.model_label}* cuts the sentence into these tokens. "
+        f"The **{md_escape(sel.loaded.tokenizer.name)}** tokenizer of *{md_escape(sel.model_label)}* cuts the sentence "
+        "into these tokens. "
         "The small number on each chip is its ID: the row of the embedding table the model looks up next. "
         "Leading spaces show as `·`, line breaks as `↵`."
     )
@@ -134,7 +136,7 @@ def token_table(sel: shell.Selection) -> None:
         "tokens",
         key="csv_tokens",
         label="Download token table (CSV)",
-        help=f"Tokens as the model reads them ({prov}).",
+        help=f"Tokens as the model reads them ({md_escape(prov)}).",
     )
 
 

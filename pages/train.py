@@ -25,8 +25,10 @@ def queue_section() -> None:
     if not entries:
         return
     st.markdown("**Queue** — one run per device at a time; the others wait their turn:")
+    # One type per column (text): a column mixing numbers and "now" fails Arrow on every refresh.
     rows = [
-        {"run": e.run_id, "device": e.device, "state": e.state, "place in queue": e.position or "now"} for e in entries
+        {"run": e.run_id, "device": e.device, "state": str(e.state), "place in queue": str(e.position or "now")}
+        for e in entries
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
@@ -41,7 +43,7 @@ def launch(settings: TrainSettings, device: str, upload: bytes | None) -> None:
         try:
             run_id = manager().submit(name, settings, device, upload=upload)
         except (JobError, OSError) as exc:
-            st.error(f"The run could not be started: {exc}")
+            st.error(f"The run could not be started: {teacher.shown_error(exc)}")
             return
         set_current_run(run_id)
         st.rerun()

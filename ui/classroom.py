@@ -11,7 +11,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-from collections.abc import Mapping
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
 from typing import Any
 
 KEY_ENV = "ATTN_EXPLORER_TEACHER_KEY"  # the environment variable that holds the teacher key
@@ -61,3 +65,62 @@ def key_matches(given: str, expected: str) -> bool:
     given_digest = hashlib.sha256(given.strip().encode("utf-8")).digest()
     expected_digest = hashlib.sha256(expected.encode("utf-8")).digest()
     return hmac.compare_digest(given_digest, expected_digest)
+
+
+class KeyGuard:
+    """Slows down guessing the teacher key: per browser session and for the whole server.
+
+    After ``free_tries`` wrong keys a session waits ``first_wait_s`` before its next key is even
+    checked, twice as long after each further wrong key (at most ``max_wait_s``). When the server
+    has seen ``server_limit`` wrong keys within ``window_s`` (from any number of sessions, so a new
+    tab does not start afresh), every session waits until the oldest of them is older than that.
+    The state is a plain object of the server process: no client can clear it, as it could a cache.
+    ``clock`` is injected so tests need not sleep.
+    """
+
+    def __init__(
+        self,
+        free_tries: int = 3,
+        first_wait_s: float = 5.0,
+        max_wait_s: float = 300.0,
+        server_limit: int = 20,
+        window_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.free_tries, self.first_wait_s, self.max_wait_s = free_tries, first_wait_s, max_wait_s
+        self.server_limit, self.window_s, self.clock = server_limit, window_s, clock
+        self._lock = threading.Lock()
+        self._wrong: dict[str, tuple[int, float]] = {}  # session -> (wrong keys in a row, blocked until)
+        self._recent: deque[float] = deque()  # when the server's recent wrong keys came
+
+    def wait_s(self, session: str) -> float:
+        """Seconds before ``session`` may have a key checked (0: now)."""
+        with self._lock:
+            now = self.clock()
+            self._forget_old(now)
+            mine = self._wrong.get(session, (0, now))[1] - now
+            server = self._recent[0] + self.window_s - now if len(self._recent) >= self.server_limit else 0.0
+            return max(0.0, mine, server)
+
+    def record(self, session: str, right: bool) -> None:
+        """Count one checked key: a right one clears the session's count, a wrong one adds to both."""
+        with self._lock:
+            now = self.clock()
+            if right:
+                self._wrong.pop(session, None)
+                return
+            count = self._wrong.get(session, (0, now))[0] + 1
+            beyond = count - self.free_tries  # 0 for the last free wrong key: the first wait
+            wait = min(self.max_wait_s, self.first_wait_s * 2 ** min(beyond, 30)) if beyond >= 0 else 0.0
+            self._wrong[session] = (count, now + wait)
+            self._recent.append(now)
+
+    def _forget_old(self, now: float) -> None:
+        while self._recent and self._recent[0] <= now - self.window_s:
+            self._recent.popleft()
+        if len(self._wrong) > 10_000:  # sessions that left long ago: keep the table small
+            self._wrong = {s: v for s, v in self._wrong.items() if v[1] > now - self.max_wait_s}
+
+
+def wait_text(seconds: float) -> str:
+    return f"Too many wrong keys; try again in {math.ceil(seconds)} s."

@@ -7,8 +7,9 @@ import streamlit as st
 
 from gpt.runs import JobError, Metrics, RunInfo, eta_seconds, read_metrics, read_samples
 from ui import figures, state, teacher
-from ui.jobs import badge, format_duration, manager, md_escape, set_current_run
+from ui.jobs import badge, format_duration, manager, set_current_run
 from ui.render import show_figure
+from ui.text import md_code, md_escape
 
 REFRESH_S = 2.0
 MAX_CHART_POINTS = 400
@@ -55,13 +56,13 @@ def _numbers(info: RunInfo, metrics: Metrics) -> None:
 
 def _message(info: RunInfo) -> None:
     if info.state in ("failed", "diverged"):
-        st.error(f"{badge(info.state)}: {md_escape(info.message)}")
+        st.error(f"{badge(info.state)}: {teacher.shown_error(info.message)}")
     elif info.state in ("interrupted", "stopped"):
-        why = md_escape(info.message) if info.state == "interrupted" else f"Stopped at step {info.iter:,}"
+        why = teacher.shown_error(info.message) if info.state == "interrupted" else f"Stopped at step {info.iter:,}"
         hint = " Resume it to go on from its last checkpoint." if info.has_checkpoint else ""
         (st.warning if info.state == "interrupted" else st.info)(f"{why}.{hint}")
     elif info.state == "queued":
-        st.info(md_escape(info.message))
+        st.info(teacher.shown_error(info.message))
 
 
 def _sample(info: RunInfo) -> None:
@@ -82,9 +83,9 @@ def _actions(info: RunInfo) -> None:
     )
     if stop and allowed:
         try:
-            st.toast(manager().stop(info.run_id))
+            st.toast(md_escape(manager().stop(info.run_id)))
         except JobError as exc:
-            st.warning(str(exc))
+            st.warning(teacher.shown_error(exc))
     resume = info.resumable and cols[0].button(
         "Resume", icon=":material/play_arrow:", key=f"resume_{info.run_id}", disabled=not allowed
     )
@@ -92,7 +93,7 @@ def _actions(info: RunInfo) -> None:
         try:
             manager().resume(info.run_id)
         except (JobError, OSError) as exc:
-            st.warning(str(exc))
+            st.warning(teacher.shown_error(exc))
     if info.has_checkpoint and cols[1].button("Open in explorer", icon=":material/search:", key=f"open_{info.run_id}"):
         state.put("model", f"run:{info.run_id}")
         st.switch_page("pages/attention.py")
@@ -107,10 +108,10 @@ def live_dashboard(run_id: str) -> None:
     try:
         info = manager().get_run(run_id)
     except JobError as exc:
-        st.warning(f"Run “{run_id}” cannot be shown: {md_escape(str(exc))}. It may have been deleted.")
+        st.warning(f"Run “{md_escape(run_id)}” cannot be shown: {teacher.shown_error(exc)}. It may have been deleted.")
         set_current_run(None)  # a reload should not keep asking for it
         return
-    st.subheader(f"{badge(info.state)} · `{info.run_id}`")
+    st.subheader(f"{badge(info.state)} · {md_code(info.run_id)}")
     _message(info)
     if info.max_iters:
         done = min(1.0, info.iter / info.max_iters)

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
-from gpt import CheckpointError, LoadedModel, TokenPiece, available_models, clean_text, gpt2_dir, pretrained, visible
+from gpt import (
+    CheckpointError,
+    LoadedModel,
+    TokenPiece,
+    Trace,
+    available_models,
+    clean_text,
+    gpt2_dir,
+    pretrained,
+    visible,
+)
 from gpt.interpret import shown_token
 from ui import state, teacher
-from ui.models import get_model, get_trace
+from ui.models import TraceTooLargeError, get_model, get_trace
+from ui.text import md_code, md_escape
 
 MAX_SENTENCE_CHARS = 20_000  # longer text is cut before tokenising (a pasted book stays responsive)
 # What a model can fail to load with: broken/missing files, bad config, bad tokenizer spec.
@@ -55,8 +67,13 @@ class Selection:
         info.update(extra)
         return info
 
-    def trace(self, scale: bool = True, causal: bool = True):
-        return get_trace(self.model_id, self.token_ids, scale=scale, causal=causal)
+    def trace(self, scale: bool = True, causal: bool = True) -> Trace:
+        """The cached trace; a text too big for the server's memory budget ends the page with a message."""
+        try:
+            return get_trace(self.model_id, self.token_ids, scale=scale, causal=causal)
+        except TraceTooLargeError as exc:
+            st.error(str(exc))
+            st.stop()
 
 
 def _model_picker(labels: dict[str, str]) -> str:
@@ -64,10 +81,11 @@ def _model_picker(labels: dict[str, str]) -> str:
     ids = list(labels)
     current = state.get("model")
     if current not in ids:
+        instead = md_escape(labels[ids[0]])
         if current == "gpt2":
-            st.sidebar.warning(f"{pretrained.missing_gpt2_message(gpt2_dir())} Showing “{labels[ids[0]]}” instead.")
-        elif current:
-            st.sidebar.warning(f"Model “{current}” is not available here; showing “{labels[ids[0]]}” instead.")
+            st.sidebar.warning(f"{_missing_gpt2(gpt2_dir())} Showing “{instead}” instead.")
+        elif current:  # from the URL: anybody can send a link, so it is shown as plain text
+            st.sidebar.warning(f"Model “{md_escape(current)}” is not available here; showing “{instead}” instead.")
         st.session_state["model"] = ids[0]
     return st.sidebar.selectbox(
         "Model",
@@ -79,6 +97,11 @@ def _model_picker(labels: dict[str, str]) -> str:
     )
 
 
+def _missing_gpt2(folder: Path) -> str:
+    """Where GPT-2's files go: the folder for the local user and the teacher, neutral words for students."""
+    return pretrained.missing_gpt2_message(teacher.shown_path(folder, teacher.GPT2_FOLDER))
+
+
 def _gpt2_download() -> None:
     """Offer GPT-2 small's weights when they are missing; explain where to put them offline."""
     folder = gpt2_dir()
@@ -88,7 +111,7 @@ def _gpt2_download() -> None:
     with st.sidebar.expander("Add GPT-2 small (124M)"):
         st.caption(
             "OpenAI's GPT-2 small is a ~550 MB download, needed once; afterwards it works offline. "
-            f"Files go to `{folder}`."
+            f"Files go to {teacher.shown_path(folder, teacher.GPT2_FOLDER)}."
         )
         allowed = teacher.require_teacher(teacher.GPT2_DOWNLOAD)
         if not (st.button("Download GPT-2 small", key="gpt2_download", disabled=not allowed) and allowed):
@@ -102,24 +125,18 @@ def _gpt2_download() -> None:
         try:
             pretrained.download_gpt2(folder, progress)
         except Exception as exc:  # any network/disk failure must end in a message, not a traceback
-            st.error(f"The download did not work ({type(exc).__name__}). {pretrained.missing_gpt2_message(folder)}")
+            st.error(f"The download did not work ({type(exc).__name__}). {_missing_gpt2(folder)}")
             return
         if not pretrained.gpt2_available(folder):
-            st.error(pretrained.missing_gpt2_message(folder))
+            st.error(_missing_gpt2(folder))
             return
         bar.progress(1.0, text="Done")
         state.put("model", "gpt2")
         st.rerun()
 
 
-def _code(text: str) -> str:
-    """Inline code, so Markdown/LaTeX characters typed by the user ('*', '$', '<') show literally."""
-    fence = "``" if "`" in text else "`"
-    return f"{fence} {text} {fence}" if fence == "``" else f"`{text}`"
-
-
 def _token_notes(pieces: list[TokenPiece], kept: int, context: int, tokenizer_name: str) -> None:
-    st.sidebar.caption(f"**{kept} / {context} tokens** ({tokenizer_name} tokenizer)")
+    st.sidebar.caption(f"**{kept} / {context} tokens** ({md_escape(tokenizer_name)} tokenizer)")
     if len(pieces) > context:
         st.sidebar.warning(
             f"The text has {len(pieces)} tokens; only the first {context} fit in this model's context, "
@@ -127,7 +144,7 @@ def _token_notes(pieces: list[TokenPiece], kept: int, context: int, tokenizer_na
         )
     unknown = sorted({p.text for p in pieces[:kept] if not p.known})
     if unknown:
-        shown = " ".join(_code(shown_token(c)) for c in unknown[:8]) + (" …" if len(unknown) > 8 else "")
+        shown = " ".join(md_code(shown_token(c)) for c in unknown[:8]) + (" …" if len(unknown) > 8 else "")
         st.sidebar.info(
             f"{len(unknown)} different character(s) are not in this model's vocabulary and were replaced: {shown}"
         )
@@ -150,7 +167,7 @@ def sidebar() -> Selection | None:
     try:
         loaded = get_model(model_id)
     except LOAD_ERRORS as exc:
-        st.sidebar.error(f"This model cannot be loaded: {exc}")
+        st.sidebar.error(f"This model cannot be loaded: {teacher.shown_error(exc)}")
         st.error("The selected model cannot be loaded; pick another one in the sidebar.")
         return None
     sentence = str(state.get("sentence"))

@@ -2,24 +2,39 @@
 
 The rules live in ``ui/classroom.py``. A browser tab that typed the right key is remembered as
 unlocked in its session; the key itself is neither kept in the session nor shown or logged.
+Wrong keys are slowed down by one ``KeyGuard`` of the server process. Students see no paths of
+the server's folders: ``shown_path`` and ``shown_error`` give them neutral names instead.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from ui.classroom import KEY_ENV, SECRETS_KEY, configured_key, is_classroom, key_matches
+from gpt import gpt2_dir, runs_dir
+from ui.classroom import KEY_ENV, SECRETS_KEY, KeyGuard, configured_key, is_classroom, key_matches, wait_text
+from ui.text import md_code, md_escape, without_paths
 
 RUN_ACTIONS = "Starting, stopping, resuming and deleting runs"
 GPT2_DOWNLOAD = "Downloading GPT-2's weights"
 
 UNLOCKED = "teacher_unlocked"  # session key: this tab typed the right key
-WRONG_KEY = "teacher_wrong_key"  # session key: the last key typed was wrong
 KEY_INPUT = "teacher_key_input"  # widget key of the password box (emptied as soon as it is checked)
+KEY_NOTE = "teacher_key_note"  # session key: what the last check says (a wrong key, or how long to wait)
+GUARD_ID = "teacher_guard_id"  # session key: this tab's name in GUARD (a reload is a new tab, hence the server limit)
+WRONG_KEY_TEXT = "That is not the teacher key."
+
+GUARD = KeyGuard()  # one per server process, shared by every session
+
+RUNS_FOLDER = "the server's runs folder"
+GPT2_FOLDER = "the server's GPT-2 folder"
+APP_FOLDER = "the app's folder"
+HOME_FOLDER = "the server's home folder"
 
 
 def classroom_mode() -> bool:
@@ -64,18 +79,34 @@ def require_teacher(action: str) -> bool:
     return False
 
 
+def _guard_id() -> str:
+    if GUARD_ID not in st.session_state:
+        st.session_state[GUARD_ID] = uuid.uuid4().hex
+    return st.session_state[GUARD_ID]
+
+
 def _check_key() -> None:
     given = str(st.session_state.get(KEY_INPUT) or "")
     st.session_state[KEY_INPUT] = ""  # never kept, never sent back to the browser
+    if not given.strip():
+        st.session_state[KEY_NOTE] = ""
+        return
+    wait = GUARD.wait_s(_guard_id())
+    if wait > 0:  # not even compared: a right key typed now is refused as well
+        st.session_state[KEY_NOTE] = wait_text(wait)
+        return
     expected = teacher_key()
     unlocked = expected is not None and key_matches(given, expected)
+    GUARD.record(_guard_id(), unlocked)
     st.session_state[UNLOCKED] = unlocked
-    st.session_state[WRONG_KEY] = bool(given.strip()) and not unlocked
+    wait = GUARD.wait_s(_guard_id())
+    note = "" if unlocked else WRONG_KEY_TEXT
+    st.session_state[KEY_NOTE] = f"{note} {wait_text(wait)}" if note and wait > 0 else note
 
 
 def _lock() -> None:
     st.session_state[UNLOCKED] = False
-    st.session_state[WRONG_KEY] = False
+    st.session_state[KEY_NOTE] = ""
 
 
 def key_box() -> None:
@@ -96,5 +127,31 @@ def key_box() -> None:
         on_change=_check_key,
         help="Classroom mode: the teacher's key unlocks starting, stopping and deleting runs in this browser tab.",
     )
-    if st.session_state.get(WRONG_KEY):
-        st.sidebar.error("That is not the teacher key.")
+    if st.session_state.get(KEY_NOTE):
+        st.sidebar.error(st.session_state[KEY_NOTE])
+
+
+def sees_server_paths() -> bool:
+    """The local user and the teacher see the server's folders; students get neutral names."""
+    return is_teacher()
+
+
+def server_folders() -> dict[Path, str]:
+    """The server's folders that a path in a message may start with, and what students read instead."""
+    app = Path(__file__).resolve().parent.parent
+    return {runs_dir(): RUNS_FOLDER, gpt2_dir(): GPT2_FOLDER, app: APP_FOLDER, Path.home(): HOME_FOLDER}
+
+
+def shown_path(path: str | Path, neutral: str) -> str:
+    """``path`` for Markdown: as code for those who may see it, else the neutral words ``neutral``."""
+    return md_code(path) if sees_server_paths() else neutral
+
+
+def shown_text(text: object) -> str:
+    """Text from outside this code (a worker, a file, a link) with the server's folders hidden from students."""
+    return str(text) if sees_server_paths() else without_paths(str(text), server_folders())
+
+
+def shown_error(error: object) -> str:
+    """An exception's or a run's message for Markdown: escaped, and without server paths for students."""
+    return md_escape(shown_text(error))

@@ -11,6 +11,7 @@ from gpt.interpret import shown_token
 from gpt.labs import Lab, bigram
 from ui.figures import line_chart
 from ui.labs import widgets as view
+from ui.text import md_escape
 
 
 @st.cache_resource(show_spinner="Training the bigram model (a second or two)…")
@@ -76,7 +77,7 @@ def render(lab: Lab) -> None:
     try:
         st.code(bigram.sample(model, start, n_chars, seed), language=None)
     except ValueError as err:
-        st.error(f"{err}: use letters and punctuation that occur in Shakespeare.")
+        st.error(f"{md_escape(err)}: use letters and punctuation that occur in Shakespeare.")
     st.subheader("Why it cannot use context")
     c1, c2 = st.columns(2)
     ctx_a = c1.text_input("Context A", "the king", key="lab_bg_a", max_chars=50)
@@ -84,7 +85,7 @@ def render(lab: Lab) -> None:
     try:
         pa, pb = bigram.next_char_probs(model, ctx_a[-1:] or " "), bigram.next_char_probs(model, ctx_b[-1:] or " ")
     except ValueError as err:
-        st.error(f"{err}.")
+        st.error(f"{md_escape(err)}.")
         return
     order = torch.argsort(pa, descending=True)[:10].tolist()
     labels = [shown_token(model.chars[i]) for i in order]

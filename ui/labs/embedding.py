@@ -6,6 +6,7 @@ import streamlit as st
 
 from gpt.labs import Lab, embedding
 from ui.labs import widgets as view
+from ui.text import md_escape
 
 
 def render(lab: Lab) -> None:
@@ -27,7 +28,7 @@ def render(lab: Lab) -> None:
     try:
         res = embedding.lookup(weight, ids)
     except ValueError as err:
-        st.error(f"{err}. Use IDs between 0 and {vocab - 1} or enlarge the vocabulary.")
+        st.error(f"{md_escape(err)}. Use IDs between 0 and {vocab - 1} or enlarge the vocabulary.")
         return
     if not view.predict_gate(
         f"emb:{view.fingerprint(ids, vocab)}",

@@ -13,6 +13,7 @@ import torch
 from gpt.labs import Lab, journey, largest_label
 from ui.labs import journey_weights
 from ui.labs import widgets as view
+from ui.text import md_escape
 
 
 def render(lab: Lab) -> None:
@@ -95,7 +96,7 @@ def simple_attention(x: torch.Tensor, tokens: list[str], qv: journey.QueryView, 
     else:
         st.info("No overflow yet: both give the same weights. Try a factor above ~60.")
 
-    st.subheader(f"3. The context vector of “{q_tok}”")
+    st.subheader(f"3. The context vector of “{md_escape(q_tok)}”")
     st.latex(r"z^{(q)} = \sum_i \alpha_i\, x^{(i)}")
     view.table(view.frame(qv.context_vec, [f"z ({q_tok})"], ["z1", "z2", "z3"]), "journey_context_vector", "journey_z")
     if book:

@@ -18,6 +18,9 @@ WEIGHTS_SCALE = "Blues"
 MASKED_COLOUR = "rgba(160,160,160,0.35)"
 MAX_CELL_TEXT = 24  # above this many rows or columns, numbers go to hover only
 MAX_TICKS = 64  # above this many rows or columns, only every k-th label is written (hover names every cell)
+# Above this many cells the hover names a cell by its row and column numbers instead of both tokens:
+# a per-cell label array for a 1,000-token matrix is a million strings (tens of MB per figure).
+MAX_NAMED_HOVER_CELLS = 128 * 128
 
 
 def safe_label(text: str) -> str:
@@ -60,7 +63,9 @@ def heatmap(
     cells greyed and written −∞), or "values" (diverging, e.g. embeddings)."""
     values = np.asarray(values, dtype=np.float64)
     masked = np.isneginf(values)
-    shown = np.where(masked, np.nan, values)  # masked cells are drawn as gaps, not a huge colour
+    # Masked cells are drawn as gaps, not a huge colour. float32 is exact for the model's own numbers
+    # and halves what a figure sends (a 1,000-token matrix: a million cells).
+    shown = np.where(masked, np.nan, values).astype(np.float32)
     finite = shown[np.isfinite(shown)]
     colour: dict[str, object]
     if kind == "weights":
@@ -76,34 +81,37 @@ def heatmap(
     show_text = rows <= MAX_CELL_TEXT and cols <= MAX_CELL_TEXT
     ylabels = [safe_label(str(label)) for label in row_labels]
     xlabels = [safe_label(str(label)) for label in col_labels]
-    # Cell text and hover numbers come from z through templates (no per-cell string arrays:
-    # building and copying those dominated the time to draw a large matrix).
-    where = np.array([[f"{ylabels[r]} → {xlabels[c]}" for c in range(cols)] for r in range(rows)])
+    # Cell text and hover numbers come from z through templates (no per-cell number strings).
+    if rows * cols <= MAX_NAMED_HOVER_CELLS:
+        where = np.array([[f"{ylabels[r]} → {xlabels[c]}" for c in range(cols)] for r in range(rows)])
+        hover_cell, hover_data = "%{customdata}", {"customdata": where}
+    else:
+        hover_cell, hover_data = "row %{y} → column %{x}", {}
     fig = go.Figure(
         go.Heatmap(
             z=shown,
             x=list(range(cols)),
             y=list(range(rows)),
             texttemplate=f"%{{z:.{decimals}f}}" if show_text else None,
-            customdata=where,
-            hovertemplate=f"%{{customdata}}<br>value: %{{z:.{max(decimals, 4)}f}}<extra></extra>",
+            hovertemplate=f"{hover_cell}<br>value: %{{z:.{max(decimals, 4)}f}}<extra></extra>",
             hoverongaps=False,
+            **hover_data,
             **colour,
         )
     )
     if masked.any():
+        cell_text = {"text": np.where(masked, "−∞", ""), "texttemplate": "%{text}"} if show_text else {}
         fig.add_trace(
             go.Heatmap(
-                z=np.where(masked, 1.0, np.nan),
+                z=np.where(masked, 1.0, np.nan).astype(np.float32),
                 x=list(range(cols)),
                 y=list(range(rows)),
                 colorscale=[[0, MASKED_COLOUR], [1, MASKED_COLOUR]],
                 showscale=False,
-                text=np.where(masked, "−∞", ""),  # a constant template would also write on the gaps
-                texttemplate="%{text}" if show_text else None,
-                customdata=where,
-                hovertemplate="%{customdata}<br>masked (future token): −∞<extra></extra>",
+                hovertemplate=f"{hover_cell}<br>masked (future token): −∞<extra></extra>",
                 hoverongaps=False,
+                **cell_text,  # a constant template would also write on the gaps
+                **hover_data,
             )
         )
     xstep, ystep = -(-cols // MAX_TICKS), -(-rows // MAX_TICKS)  # ceil: 768 columns -> every 12th label

@@ -6,8 +6,10 @@ a ``Trace`` is a frozen value, and the model is only ever called, never modified
 Both caches are bounded by the bytes of tensors they hold (``ui/budget_cache.py``), not by a
 number of entries: one 1,024-token GPT-2 trace weighs as much as thousands of short ones. They
 live in this module, not in ``st.cache_resource``, because any client can send ``clear_cache``.
-Budgets: ``ATTN_EXPLORER_TRACE_CACHE_MB`` and ``ATTN_EXPLORER_MODEL_CACHE_MB``, by default an
-eighth of the machine's memory each, between 256 MB and 2 GB for traces, 1 GB and 2 GB for models.
+Budgets: ``ATTN_EXPLORER_TRACE_CACHE_MB`` (by default a sixteenth of the machine's memory,
+between 256 MB and 1 GB) and ``ATTN_EXPLORER_MODEL_CACHE_MB`` (an eighth, between 1 and 2 GB).
+With GPT-2 small and every slot tracing a 1,000-token text, the server then stays under 3 GB
+(bench/hostile.py; see README "Memory and fairness").
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from gpt import (
     model_version,
     tensor_bytes,
 )
+from ui import native_memory
 from ui.budget_cache import ByteBudgetCache
 from ui.slots import FairSlots
 
@@ -109,8 +112,15 @@ def _forget_traces_of(model_key: ModelKey) -> None:
     TRACE_CACHE.discard(lambda key: key[:2] != model_key)
 
 
+def _trace_evicted(key: TraceKey) -> None:
+    native_memory.trim()  # the evicted trace's memory goes back to the system, not to an arena
+
+
+native_memory.release_large_blocks_eagerly()  # before the first trace: see ui/native_memory.py
 TRACE_CACHE: ByteBudgetCache[TraceKey, Trace] = ByteBudgetCache(
-    env_int("ATTN_EXPLORER_TRACE_CACHE_MB", default_budget_mb(256, 2048)) * MB, lambda trace: trace.nbytes
+    env_int("ATTN_EXPLORER_TRACE_CACHE_MB", default_budget_mb(256, 1024, share=1 / 16)) * MB,
+    lambda trace: trace.nbytes,
+    _trace_evicted,
 )
 MODEL_CACHE: ByteBudgetCache[ModelKey, LoadedModel] = ByteBudgetCache(
     env_int("ATTN_EXPLORER_MODEL_CACHE_MB", default_budget_mb(1024, 2048)) * MB, model_bytes, _forget_traces_of

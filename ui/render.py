@@ -34,10 +34,13 @@ def csv_button(
     help: str | None = None,
     index: bool = True,
 ) -> None:
-    """A download button that saves ``data`` (exact values) as ``<name>.csv``."""
+    """A download button that saves ``data`` (exact values) as ``<name>.csv``.
+
+    The CSV is made only when the button is pressed (a callable): a 1,000-token matrix is a
+    20 MB text, and making it on every rerun of every session was the server's biggest cost."""
     st.download_button(
         label,
-        data.to_csv(index=index).encode("utf-8"),
+        lambda: data.to_csv(index=index).encode("utf-8"),
         file_name=f"{_file_stem(name)}.csv",
         mime="text/csv",
         key=key,

@@ -82,8 +82,10 @@ def find_entry(model_id: str) -> ModelEntry:
     if kind == "random" and name in ("shakespeare-char", "gpt2-bpe-small"):
         return ModelEntry(model_id, model_id, "random", None)
     if kind in ("demo", "run") and is_valid_run_id(name):
-        base = DEMO_DIR / name if kind == "demo" else runs_dir() / name / CHECKPOINT_DIR
-        return ModelEntry(model_id, name, kind, base)
+        folder = DEMO_DIR / name if kind == "demo" else runs_dir() / name
+        if folder.is_symlink():  # as in the picker: a linked folder may lead anywhere on the disk
+            raise CheckpointError(f"model {model_id!r} is a link, not a folder of its own; it is left alone")
+        return ModelEntry(model_id, name, kind, folder if kind == "demo" else folder / CHECKPOINT_DIR)
     raise CheckpointError(f"unknown model {model_id!r}")
 
 

@@ -15,7 +15,7 @@ from run_fixtures import PROBE_TOKENS, make_run
 import gpt.model
 import gpt.runs.metrics as metrics_module
 from gpt.checkpoint import CheckpointError, load_checkpoint
-from gpt.models import available_models
+from gpt.models import available_models, load_model
 from gpt.runs.layout import read_json
 from gpt.runs.reader import list_runs, read_metrics, read_probe_history, read_run, read_samples
 from gpt.runs.writer import RunFiles
@@ -180,6 +180,8 @@ def test_a_symlinked_run_folder_is_in_neither_the_runs_list_nor_the_model_picker
     assert [r.run_id for r in list_runs(isolated_runs_dir)] == ["real"]
     runs_in_picker = [m.model_id for m in available_models() if m.kind == "run"]
     assert runs_in_picker == ["run:real"]
+    with pytest.raises(CheckpointError, match="is a link"):  # nor by a hand-typed ?model=run:linked
+        load_model("run:linked")
 
 
 def test_a_symlinked_status_file_is_not_followed(isolated_runs_dir: Path, tmp_path: Path) -> None:

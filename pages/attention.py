@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from gpt import Trace
-from gpt.interpret import entropy, explain
+from gpt.interpret import entropy, explain, shown_token
 from ui import shell, state
 from ui.figures import bar_chart, heatmap, token_labels
 from ui.pickers import index_picker
@@ -90,7 +90,11 @@ def next_token_frame(sel: shell.Selection, trace: Trace) -> pd.DataFrame:
     tok = sel.loaded.tokenizer
     top = explain.top_next_tokens(trace, k=5)
     return pd.DataFrame(
-        {"token": [tok.token_text(i) for i, _ in top], "id": [i for i, _ in top], "probability": [p for _, p in top]},
+        {
+            "token": [shown_token(tok.token_text(i)) for i, _ in top],
+            "id": [i for i, _ in top],
+            "probability": [p for _, p in top],
+        },
         index=pd.RangeIndex(1, len(top) + 1, name="rank"),
     )
 
@@ -115,8 +119,12 @@ def show_what_if(sel: shell.Selection, normal: Trace, changed: Trace, layer: int
         delta=f"{float(entropy(w_changed) - entropy(w_normal)):+.3f}",
         delta_color="off",
     )
-    c.metric("Weight on later tokens (above the diagonal)", f"{explain.upper_triangle_mass(w_changed):.3f}")
-    st.caption("Lower entropy = sharper attention (focused on few tokens); higher = spread out.")
+    later = explain.upper_triangle_mass(w_changed)
+    c.metric("Weight on later tokens (average per token, 0–1)", f"{later:.3f}")
+    st.caption(
+        "Lower entropy = sharper attention (focused on few tokens); higher = spread out. "
+        + explain.LATER_WEIGHT_TEXT.format(value=later)
+    )
     left, right = st.columns(2)
     prov = sel.provenance(layer=layer, head=head)
     for col, weights, name, key in (

@@ -26,13 +26,16 @@ CHIP_STYLE = (
 def chip_html(
     piece: TokenPiece, colour: str, show_id: bool = True, unknown_as: str | None = None, label: str | None = None
 ) -> str:
-    """One chip; ``unknown_as`` (e.g. "<|unk|>") is shown after a token the vocabulary lacks."""
+    """One chip; a token the vocabulary lacks gets a red outline, "unknown" and, given ``unknown_as``
+    (e.g. "<|unk|>", or the '·' a char model reads instead), what the model reads: "é → ·"."""
     label = (label if label is not None else shown_token(piece.text)) or "∅"
-    if unknown_as is not None and not piece.known:
-        label = f"{label} → {unknown_as}"
+    if not piece.known:
+        label = f"{label} → {unknown_as}" if unknown_as is not None else label
+        label = f"{label} (unknown)"
     text = html.escape(label, quote=True)
     border = "border:2px solid #dc2626;" if not piece.known else "border:1px solid #9ca3af;"
-    tip = html.escape(f"id {piece.id}" + ("" if piece.known else " (not in the vocabulary)"), quote=True)
+    read_as = f": the model reads ID {piece.id}" + (f", {unknown_as}" if unknown_as is not None else "")
+    tip = html.escape(f"id {piece.id}" + ("" if piece.known else f" (not in the vocabulary{read_as})"), quote=True)
     sub = f'<sub style="color:#555;margin-left:3px">{piece.id}</sub>' if show_id else ""
     return f'<span title="{tip}" style="{CHIP_STYLE}background:{colour};{border}">{text}{sub}</span>'
 
@@ -45,11 +48,15 @@ def chips_html(
     tokenizer: Tokenizer | None = None,
 ) -> str:
     """One HTML block of chips (at most ``max_chips``); colours alternate so neighbours stand apart.
-    With ``tokenizer``, a token that is only part of a character is labelled by its bytes."""
+    With ``tokenizer``, a token that is only part of a character is labelled by its bytes, and an
+    unknown one (without ``unknown_as``) shows the token the model reads instead ("é → ·")."""
     parts = []
     for i, p in enumerate(pieces[:max_chips]):
         label = token_label(tokenizer, p) if tokenizer is not None else None
-        parts.append(chip_html(p, PALETTE[i % len(PALETTE)], show_ids, unknown_as, label))
+        read_as = unknown_as
+        if read_as is None and tokenizer is not None and not p.known:
+            read_as = shown_token(tokenizer.token_text(p.id)) or "∅"
+        parts.append(chip_html(p, PALETTE[i % len(PALETTE)], show_ids, read_as, label))
     if len(pieces) > max_chips:
         parts.append(f'<span style="color:#555"> … and {len(pieces) - max_chips} more tokens</span>')
     return '<div class="token-chips">' + "".join(parts) + "</div>"

@@ -143,7 +143,10 @@ def bar_chart(
     numbered: bool = True,
 ) -> go.Figure:
     """Horizontal bars, best first, labels escaped; ``highlight`` marks one bar (e.g. the chosen token).
-    ``numbered`` prefixes ranks ("1. the"), which also keeps repeated labels on separate bars."""
+    ``numbered`` prefixes ranks ("1. the"), which also keeps repeated labels on separate bars.
+
+    Token labels should come as a display shows them (``shown_token``: a space as '·'). The axis is
+    always categorical: left to guess, Plotly reads labels like "2. " or "3" as numbers and drops bars."""
     colours = ["#d62728" if i == highlight else "#1f77b4" for i in range(len(values))]
     fig = go.Figure(
         go.Bar(
@@ -155,7 +158,7 @@ def bar_chart(
             textposition="auto",
         )
     )
-    fig.update_yaxes(autorange="reversed")
+    fig.update_yaxes(type="category", autorange="reversed")
     fig.update_xaxes(title=value_title)
     return _layout(fig, title, provenance, max(300, 90 + 28 * len(values)))
 

@@ -10,6 +10,7 @@ import streamlit as st
 from gpt import (
     CheckpointError,
     LoadedModel,
+    Tokenizer,
     TokenPiece,
     Trace,
     available_models,
@@ -135,8 +136,8 @@ def _gpt2_download() -> None:
         st.rerun()
 
 
-def _token_notes(pieces: list[TokenPiece], kept: int, context: int, tokenizer_name: str) -> None:
-    st.sidebar.caption(f"**{kept} / {context} tokens** ({md_escape(tokenizer_name)} tokenizer)")
+def _token_notes(pieces: list[TokenPiece], kept: int, context: int, tokenizer: Tokenizer) -> None:
+    st.sidebar.caption(f"**{kept} / {context} tokens** ({md_escape(tokenizer.name)} tokenizer)")
     if len(pieces) > context:
         st.sidebar.warning(
             f"The text has {len(pieces)} tokens; only the first {context} fit in this model's context, "
@@ -146,8 +147,27 @@ def _token_notes(pieces: list[TokenPiece], kept: int, context: int, tokenizer_na
     if unknown:
         shown = " ".join(md_code(shown_token(c)) for c in unknown[:8]) + (" …" if len(unknown) > 8 else "")
         st.sidebar.info(
-            f"{len(unknown)} different character(s) are not in this model's vocabulary and were replaced: {shown}"
+            f"{len(unknown)} different character(s) are not in this model's vocabulary: {shown}. "
+            + _read_as(pieces[:kept], tokenizer)
         )
+
+
+def _read_as(pieces: list[TokenPiece], tokenizer: Tokenizer) -> str:
+    """Which token the model reads instead of each unknown one: no silent substitution."""
+    ids = sorted({p.id for p in pieces if not p.known})
+
+    def named(token_id: int) -> str:
+        text = tokenizer.token_text(token_id)
+        return f"{md_code(shown_token(text) or '∅')} (ID {token_id})" + (", the space" if text == " " else "")
+
+    if len(ids) == 1:
+        return f"The model reads each of them as {named(ids[0])}, so it cannot tell them apart."
+    first = {}
+    for p in pieces:
+        if not p.known:
+            first.setdefault(p.id, p.text)
+    pairs = [f"{md_code(shown_token(first[i]))} → {named(i)}" for i in ids[:8]]
+    return "The model reads them as: " + "; ".join(pairs) + (" …" if len(ids) > 8 else "") + "."
 
 
 def sidebar() -> Selection | None:
@@ -174,7 +194,7 @@ def sidebar() -> Selection | None:
     pieces = loaded.tokenizer.pieces(sentence)
     context = loaded.model.config.block_size
     kept = pieces[:context]
-    _token_notes(pieces, len(kept), context, loaded.tokenizer.name)
+    _token_notes(pieces, len(kept), context, loaded.tokenizer)
     state.publish()
     return Selection(model_id, labels.get(model_id, model_id), loaded, sentence, kept, len(pieces))
 

@@ -34,12 +34,48 @@ def corpus_tokenizer(kind: str, corpus_path: str) -> Tokenizer:
 
 _CONTROL_PICTURES = {c: chr(0x2400 + c) for c in range(0x20)} | {0x7F: "\u2421"}
 
+# Invisible characters by a short name (the rest as ⟨U+XXXX⟩): bidi controls would otherwise reorder
+# the text around them, zero-width ones vanish, and odd spaces look like nothing at all.
+_INVISIBLE_NAMES = {
+    0x00A0: "NBSP", 0x00AD: "SHY", 0x034F: "CGJ", 0x061C: "ALM", 0x180E: "MVS",
+    0x200B: "ZWSP", 0x200C: "ZWNJ", 0x200D: "ZWJ", 0x200E: "LRM", 0x200F: "RLM",
+    0x2028: "LSEP", 0x2029: "PSEP", 0x202A: "LRE", 0x202B: "RLE", 0x202C: "PDF", 0x202D: "LRO",
+    0x202E: "RLO", 0x202F: "NNBSP", 0x2060: "WJ", 0x2066: "LRI", 0x2067: "RLI", 0x2068: "FSI",
+    0x2069: "PDI", 0x3000: "IDSP", 0xFEFF: "BOM",
+}  # fmt: skip
+# Blank letters and selectors that are not format characters but draw nothing (Hangul fillers, ...).
+_BLANK_OTHER = {0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800}
+# Variation selectors change how the character before them looks; pictured only when they stand alone.
+_SELECTORS = set(range(0xFE00, 0xFE10)) | set(range(0xE0100, 0xE01F0)) | {0x180B, 0x180C, 0x180D, 0x180F}
+
+
+def _is_invisible(ch: str) -> bool:
+    cp = ord(ch)
+    if cp in _INVISIBLE_NAMES or cp in _BLANK_OTHER:
+        return True
+    category = unicodedata.category(ch)
+    return category in ("Cc", "Cf", "Zl", "Zp") or (category == "Zs" and ch != " ")
+
+
+def _picture(ch: str) -> str:
+    cp = ord(ch)
+    return "\u27e8" + _INVISIBLE_NAMES.get(cp, f"U+{cp:04X}") + "\u27e9"
+
 
 def shown_token(text: str) -> str:
-    """A token as a display shows it: whitespace visible (``visible``) and other control
-    characters as their Unicode 'control picture' (NUL -> ␀), so nothing is invisible. A token
-    that starts with a combining mark gets a dotted circle to sit on (◌́), as Unicode charts show it."""
+    """A token as a display shows it: whitespace visible (``visible``), C0 control characters as
+    their Unicode 'control picture' (NUL -> ␀), and every other invisible character (format
+    characters such as the right-to-left override, zero-width joiners, odd spaces, C1 controls) as
+    a bracketed name like ⟨RLO⟩ or ⟨U+0085⟩, so nothing is invisible and nothing reorders the text
+    around it. A token that starts with a combining mark gets a dotted circle to sit on (◌́), as
+    Unicode charts show it."""
     shown = visible(text).translate(_CONTROL_PICTURES)
+    if any(_is_invisible(c) or ord(c) in _SELECTORS for c in shown):
+        parts = []
+        for i, c in enumerate(shown):
+            selector_alone = ord(c) in _SELECTORS and (i == 0 or _is_invisible(shown[i - 1]))
+            parts.append(_picture(c) if _is_invisible(c) or selector_alone else c)
+        shown = "".join(parts)
     if shown and unicodedata.category(shown[0]) in ("Mn", "Me"):
         shown = "\u25cc" + shown
     return shown

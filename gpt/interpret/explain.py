@@ -219,9 +219,20 @@ def weight_change(normal: Trace, changed: Trace, layer: int, head: int) -> torch
     return changed.layers[layer].steps(head).attn_weights - normal.layers[layer].steps(head).attn_weights
 
 
+LATER_WEIGHT_TEXT = (
+    "On average, each token puts {value:.2f} of its attention on tokens after it "
+    "(the mean over query rows of each row's weight above the diagonal; 0 = none, as the causal mask "
+    "forces; the last token has nothing after it)."
+)
+
+
 def upper_triangle_mass(weights: torch.Tensor) -> float:
-    """Total weight queries put on later tokens (0 whenever the causal mask is on)."""
-    return float(torch.triu(weights, diagonal=1).sum())
+    """The weight a query row puts on later tokens (above the diagonal), averaged over the rows: 0-1,
+    and exactly 0 whenever the causal mask is on. ``weights`` is (..., T, T); leading axes are averaged too."""
+    if weights.shape[-1] == 0:
+        return 0.0
+    per_row = torch.triu(weights.double(), diagonal=1).sum(-1)  # (..., T)
+    return float(per_row.mean())
 
 
 # --- every head at once ---------------------------------------------------------------------------

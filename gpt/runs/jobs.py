@@ -4,10 +4,9 @@ One ``JobManager`` per server process. It never trains in its own process: each 
 ``python -m gpt.train --out <run dir> ... --parent-pid <this pid>`` started with ``subprocess``,
 so a run cannot slow down the pages, and it dies with the server (the worker watches its parent).
 
-The run folders on disk are the truth (docs/run-folder.md): the manager only keeps
-the processes it started and the queue of runs waiting for their device. A restarted server
-therefore lists past runs from disk, with a 'running' run whose process is gone shown as
-'interrupted' (``gpt.runs.true_state``).
+The run folders on disk are the truth (docs/run-folder.md): the manager only keeps the processes
+it started and the queue of runs waiting for their device, so a restarted server lists past runs
+from disk ('running' with its process gone: 'interrupted', ``gpt.runs.reader.true_state``).
 """
 
 from __future__ import annotations
@@ -26,11 +25,7 @@ from gpt.checkpoint import tidy_checkpoint_folder
 from gpt.paths import CHECKPOINT_DIR, is_valid_run_id
 from gpt.runs.inputs import UPLOAD_NAME, JobError, check_upload, sanitize_run_name
 from gpt.runs.layout import STATUS_JSON, RunState, as_step, as_time, read_json, write_json_atomic
-from gpt.runs.reader import (
-    RunInfo,
-    list_runs,
-    read_run,
-)
+from gpt.runs.reader import RunInfo, list_runs, read_run
 from gpt.runs.worker import (
     DEFAULT_COMMAND,
     device_key,
@@ -350,11 +345,19 @@ class JobManager:
 
     def list_runs(self) -> list[RunInfo]:
         self.poll()
-        return list_runs(self.runs_dir)
+        runs = list_runs(self.runs_dir)
+        if any(info.state == RunState.INTERRUPTED for info in runs):
+            self.poll()  # a worker may have died after the poll: its exit is explained before it is shown
+            runs = list_runs(self.runs_dir)
+        return runs
 
     def get_run(self, run_id: str) -> RunInfo:
         self.poll()
-        return read_run(self.run_path(run_id))
+        info = read_run(self.run_path(run_id))
+        if info.state == RunState.INTERRUPTED:
+            self.poll()  # (as in list_runs; poll also waits for the scheduler thread's own poll)
+            info = read_run(info.path)
+        return info
 
     def queue(self) -> list[QueueEntry]:
         """Runs this manager is running or holding, running first."""

@@ -87,8 +87,6 @@ class JobManager:
             self._thread = threading.Thread(target=self._loop, args=(poll_interval,), daemon=True, name="job-manager")
             self._thread.start()
 
-    # ------------------------------------------------------------------ paths and names
-
     def run_path(self, run_id: str) -> Path:
         """The folder of an existing run; refuses anything that could point outside runs_dir."""
         if not isinstance(run_id, str) or not is_valid_run_id(run_id):
@@ -118,8 +116,6 @@ class JobManager:
                 continue
             return run_id, path
         raise JobError("too many runs with this name in this second; try another name")
-
-    # ------------------------------------------------------------------ launching
 
     def submit(
         self,
@@ -249,8 +245,6 @@ class JobManager:
         if self._state_on_disk(job) == RunState.QUEUED:  # until the worker says "running"
             self._write_status(job, RunState.QUEUED, "starting: the training process is loading PyTorch and the corpus")
 
-    # ------------------------------------------------------------------ the scheduler
-
     def poll(self) -> None:
         """Reap finished workers and start queued runs whose device has a free slot."""
         with self._lock:
@@ -302,8 +296,6 @@ class JobManager:
             except Exception:  # the scheduler thread must survive a bad folder
                 continue
 
-    # ------------------------------------------------------------------ stop, delete, list
-
     def stop(self, run_id: str) -> str:
         """Stop a run: a queued run is taken off the queue; a running one gets SIGTERM (the worker
         finishes its step, saves a checkpoint and writes 'stopped')."""
@@ -345,19 +337,23 @@ class JobManager:
 
     def list_runs(self) -> list[RunInfo]:
         self.poll()
-        runs = list_runs(self.runs_dir)
-        if any(info.state == RunState.INTERRUPTED for info in runs):
-            self.poll()  # a worker may have died after the poll: its exit is explained before it is shown
-            runs = list_runs(self.runs_dir)
-        return runs
+        return [self._settled(info) for info in list_runs(self.runs_dir)]
 
     def get_run(self, run_id: str) -> RunInfo:
         self.poll()
-        info = read_run(self.run_path(run_id))
-        if info.state == RunState.INTERRUPTED:
-            self.poll()  # (as in list_runs; poll also waits for the scheduler thread's own poll)
-            info = read_run(info.path)
-        return info
+        return self._settled(read_run(self.run_path(run_id)))
+
+    def _settled(self, info: RunInfo) -> RunInfo:
+        """Called interrupted while its worker is still ours: it is dying (a SIGKILLed leader is a zombie
+        while its threads wind down). Reap it first, so its exit (e.g. 'killed') is what is shown."""
+        with self._lock:
+            job = self._running.get(info.run_id) if info.state == RunState.INTERRUPTED else None
+        if job is None or job.proc is None:
+            return info
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            job.proc.wait(timeout=10)
+        self.poll()
+        return read_run(info.path)
 
     def queue(self) -> list[QueueEntry]:
         """Runs this manager is running or holding, running first."""

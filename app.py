@@ -37,7 +37,7 @@ PAGES = {
     "Train": [
         st.Page("pages/train.py", title="Train a model", icon=":material/model_training:", url_path="train"),
         st.Page("pages/runs.py", title="Runs", icon=":material/monitoring:", url_path="runs"),
-        st.Page("pages/watch.py", title="Attention during training", icon=":material/movie:", url_path="watch"),
+        st.Page("pages/watch.py", title="Heads during training", icon=":material/movie:", url_path="watch"),
     ],
     "Labs": [
         st.Page("pages/labs.py", title="Worked examples", icon=":material/science:", url_path="labs"),

@@ -38,7 +38,7 @@ def lab_view(lab: Lab) -> ModuleType:
 
 
 def main() -> None:
-    st.title("🧪 Labs: the worked examples, live")
+    st.title(":material/science: Labs: the worked examples, live")  # an icon font, never an emoji font
     st.markdown(
         "Each lab recomputes a famous textbook example from its inputs, so you can check every printed number "
         "and then change the inputs to see what happens. Tables show 4 decimals; the CSV buttons export full precision."

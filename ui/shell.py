@@ -126,7 +126,7 @@ def _gpt2_download() -> None:
         try:
             pretrained.download_gpt2(folder, progress)
         except Exception as exc:  # any network/disk failure must end in a message, not a traceback
-            st.error(f"The download did not work ({type(exc).__name__}). {_missing_gpt2(folder)}")
+            st.error(f"The download did not work: {_download_failure(exc)} {_missing_gpt2(folder)}")
             return
         if not pretrained.gpt2_available(folder):
             st.error(_missing_gpt2(folder))
@@ -134,6 +134,13 @@ def _gpt2_download() -> None:
         bar.progress(1.0, text="Done")
         state.put("model", "gpt2")
         st.rerun()
+
+
+def _download_failure(exc: Exception) -> str:
+    """A failed download in words, never an exception's class name (e.g. LocalEntryNotFoundError)."""
+    if isinstance(exc, (OSError, ConnectionError)) or "LocalEntryNotFound" in type(exc).__name__:
+        return "this computer could not reach the Hugging Face Hub (is it offline?)."
+    return "the Hugging Face Hub did not send the files."
 
 
 def _token_notes(pieces: list[TokenPiece], kept: int, context: int, tokenizer: Tokenizer) -> None:

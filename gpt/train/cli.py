@@ -241,8 +241,8 @@ def finish(files: RunFiles, recorder: RunRecorder, trainer: Trainer, result: Tra
             recorder.save(trainer)
     messages = {
         "finished": f"finished {result.iters} steps",
-        "stopped": f"stopped at step {result.iters}; continue with --resume",
-        "interrupted": f"interrupted at step {result.iters} (the parent process ended); continue with --resume",
+        "stopped": f"stopped at step {result.iters}; it can be resumed from its checkpoint",
+        "interrupted": f"interrupted at step {result.iters} (the parent process ended); it can be resumed from its checkpoint",
     }
     message = result.message or messages[result.state]
     if result.state != "interrupted":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 import subprocess
 import sys
@@ -60,3 +61,36 @@ def test_every_page_is_named_after_its_url_and_calls_state_init_first() -> None:
 
 def _is_call(node: ast.stmt) -> bool:
     return isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+
+
+def test_no_emoji_in_the_app_offline_machines_may_lack_an_emoji_font() -> None:
+    # An emoji renders as an empty box where no emoji font is installed; Material icons are a
+    # font bundled with Streamlit, so every icon is ":material/…:".
+    emoji = re.compile("[\U0001f000-\U0001faff]")
+    files = [ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "ui").rglob("*.py")]
+    offenders = [str(p.relative_to(ROOT)) for p in files if emoji.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []
+
+
+def test_run_messages_name_no_command_line_option_beside_the_resume_button(tmp_path) -> None:
+    from gpt.runs.writer import RunFiles
+    from gpt.train.cli import finish
+    from gpt.train.trainer import TrainResult
+
+    class Recorder:
+        saved_iter = 3
+
+    class Model:
+        def num_params(self) -> int:
+            return 1
+
+    class Trainer:
+        iter = 3
+        model = Model()
+
+    files = RunFiles(tmp_path / "run")
+    for state in ("stopped", "interrupted"):
+        result = TrainResult(state, 3, None, None, 1.0, 10.0)
+        finish(files, Recorder(), Trainer(), result, 1.0)
+        message = json.loads((tmp_path / "run" / "status.json").read_text())["message"]
+        assert "--" not in message and "resumed" in message, message

@@ -52,7 +52,7 @@ def test_sigterm_saves_a_checkpoint_and_writes_stopped(corpus: Path, tmp_path: P
     finally:
         proc.kill()
     st = status(run)
-    assert st["state"] == "stopped" and "--resume" in st["message"]
+    assert st["state"] == "stopped" and "resumed from its checkpoint" in st["message"]
     assert st["iter"] >= 4 and st["max_iters"] == 100000
     loaded = load_checkpoint(run / "checkpoint")
     assert loaded.meta["iter"] == st["iter"]  # the checkpoint holds the step it stopped at
@@ -77,7 +77,7 @@ def test_worker_stops_when_its_parent_dies(corpus: Path, tmp_path: Path) -> None
         proc.kill()
         parent.kill()
     st = status(run)
-    assert st["state"] == "interrupted" and "--resume" in st["message"]
+    assert st["state"] == "interrupted" and "resumed from its checkpoint" in st["message"]
     assert load_checkpoint(run / "checkpoint").meta["iter"] == st["iter"]
     assert not (run / "summary.json").exists()
 

@@ -186,3 +186,18 @@ def start_small_run(page, name: str) -> str:
     wait_for_app(page)
     no_exception(page, "after launch")
     return re.search(r"run=([^&]+)", page.url).group(1)
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A real 2 MB tmpfs (a full disk on demand): room for one checkpoint of a tiny run (1.25 MB with
+    optimizer state), not two. Mounting needs root, which CI and the dev machines have."""
+    mount = tmp_path / "tmpfs"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"mounting a tmpfs needs root: {done.stderr.decode(errors='replace').strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -68,20 +67,6 @@ def test_a_worker_killed_during_a_checkpoint_write_is_resumable_and_leaves_no_te
         assert load_checkpoint(info.path / "checkpoint").meta["iter"] == SMALL.max_iters
     finally:
         server.close()
-
-
-@pytest.fixture
-def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
-    """A 2 MB tmpfs: room for one checkpoint of the run below (1.25 MB with optimizer state), not two."""
-    mount = tmp_path / "tmpfs"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"mounting a tmpfs needs root: {done.stderr.decode(errors='replace').strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def used_bytes(mount: Path) -> int:

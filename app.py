@@ -8,11 +8,16 @@ off and reruns, so the page opens inside this navigation (see `ui/state.py`).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui import state
 
-st.set_page_config(page_title="Attention Explorer", page_icon=":material/visibility:", layout="wide")
+# A file of our own: a Material icon as page_icon makes every browser fetch it from Google's font host.
+ICON = Path(__file__).resolve().parent / "assets" / "icon.png"
+
+st.set_page_config(page_title="Attention Explorer", page_icon=str(ICON), layout="wide")
 state.init()
 
 PAGES = {

@@ -76,6 +76,9 @@ def test_deep_link_is_the_first_request_of_a_fresh_server(streamlit_server, brow
 def test_every_page_renders_and_state_carries_between_pages(streamlit_server, browser) -> None:
     base = streamlit_server.url
     page = browser.new_page(viewport=VIEWPORT)
+    # Offline by design: every request of every page goes to this server (data: URLs are inline).
+    elsewhere: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith((base, "data:", "blob:")) else elsewhere.append(r.url))
     page.goto(f"{base}/?model={quote(TOUR_MODEL)}")
     wait_for_app(page)
     for name in PAGES:
@@ -83,6 +86,7 @@ def test_every_page_renders_and_state_carries_between_pages(streamlit_server, br
         no_exception(page, name)
         assert page.locator("[data-testid=stSidebarNav]").count() == 1
         screenshot(page, f"page-{name}")
+    assert elsewhere == [], "requests that left the local server"
 
     # change the sentence on the tokens page, see it on the attention page
     go_to(page, base, "tokens")

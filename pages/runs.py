@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from gpt.runs import JobError, RunInfo, dir_size, read_metrics
-from ui import figures, state, teacher
+from ui import run_figures, state, teacher
 from ui.jobs import badge, current_run, format_bytes, manager, publish_run, set_current_run
 from ui.render import show_figure
 from ui.text import md_escape
@@ -28,7 +28,7 @@ def run_row(info: RunInfo) -> dict[str, object]:
     shape = f"{o['n_layer']}×{o['n_head']}×{o['n_embd']}" if {"n_layer", "n_head", "n_embd"} <= set(o) else "–"
     return {
         "run": info.run_id,
-        "status": info.state,
+        "status": str(info.state),  # the word the "One run" section and the dashboard show
         "step": f"{info.iter:,} / {info.max_iters:,}" if info.max_iters else f"{info.iter:,}",
         "layers×heads×dims": shape,
         "tokenizer": o.get("tokenizer", "–"),
@@ -62,7 +62,7 @@ def compare_section(runs: list[RunInfo]) -> None:
     if not any(c["train"][0] or c["val"][0] for c in curves.values()):
         st.info("These runs have no loss values yet.")
         return
-    fig = figures.loss_curves(curves, title="Loss curves (dashed: validation)", provenance={"runs": len(chosen)})
+    fig = run_figures.loss_curves(curves, title="Loss curves (dashed: validation)", provenance={"runs": len(chosen)})
     show_figure(fig, pd.concat(tables, ignore_index=True), "runs-compare", key="runs_compare_chart")
 
 

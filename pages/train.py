@@ -15,6 +15,7 @@ from gpt.train import APP_MAX_LR, EstimateError, SettingsError, TrainSettings
 from ui import state, teacher, train_estimate, train_form
 from ui.dashboard import live_dashboard
 from ui.jobs import current_run, manager, publish_run, set_current_run
+from ui.text import md_escape
 
 state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
 
@@ -26,8 +27,9 @@ def queue_section() -> None:
         return
     st.markdown("**Queue** — one run per device at a time; the others wait their turn:")
     # One type per column (text): a column mixing numbers and "now" fails Arrow on every refresh.
+    # "state" is the run's status (as the dashboard's header shows it); "now": its worker has the device.
     rows = [
-        {"run": e.run_id, "device": e.device, "state": str(e.state), "place in queue": str(e.position or "now")}
+        {"run": e.run_id, "device": e.device, "state": str(e.run_state), "place in queue": str(e.position or "now")}
         for e in entries
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
@@ -69,7 +71,7 @@ def check_and_launch(text: str, settings: TrainSettings, device: str, upload: by
         stats = train_estimate.cached_corpus_stats(text, settings.tokenizer, settings.block_size)
         cfg = settings.validate(stats.vocab_size, max_lr=APP_MAX_LR)
     except (EstimateError, SettingsError, ConfigError) as exc:
-        st.error(f"These settings cannot be trained: {exc}")
+        st.error(f"These settings cannot be trained: {md_escape(exc)}")
         return
     st.caption(f"Corpus: {stats.tokens:,} tokens with this tokenizer; 90% train, 10% validate.")
     if train_estimate.estimate_section(cfg, settings, device):

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from gpt.runs import JobError, Metrics, RunInfo, eta_seconds, read_metrics, read_samples
-from ui import figures, state, teacher
+from ui import run_figures, state, teacher
 from ui.jobs import badge, format_duration, manager, set_current_run
 from ui.render import show_figure
 from ui.text import md_code, md_escape
@@ -36,7 +36,7 @@ def loss_chart(info: RunInfo, metrics: Metrics, key: str) -> None:
             "val": (metrics.val_iters, metrics.val_loss),
         }
     }
-    fig = figures.loss_curves(curves, title="Loss while training", provenance=provenance(info))
+    fig = run_figures.loss_curves(curves, title="Loss while training", provenance=provenance(info))
     show_figure(fig, loss_table(metrics), f"loss-{info.run_id}", key=key)
 
 
@@ -71,8 +71,15 @@ def _sample(info: RunInfo) -> None:
         st.caption("A text sample appears at each evaluation.")
         return
     latest = samples[-1]
-    st.markdown(f"**Sample at step {latest['iter']}** (fixed prompt and seed, so only the model changes):")
-    st.code(str(latest.get("prompt", "")) + latest["text"], language=None, wrap_lines=True)
+    st.markdown(f"**Sample at step {latest['iter']:,}** (fixed prompt and seed, so only the model changes)")
+    # Both parts are the run's text, so st.code: shown as typed, never as Markdown or HTML.
+    prompt = latest.get("prompt")
+    has_prompt = isinstance(prompt, str) and bool(prompt)
+    if has_prompt:
+        st.caption("Prompt, given to the model:")
+        st.code(prompt, language=None, wrap_lines=True)
+    st.caption("Continued by the model:" if has_prompt else "Written by the model:")
+    st.code(latest["text"], language=None, wrap_lines=True)
 
 
 def _actions(info: RunInfo) -> None:

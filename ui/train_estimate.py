@@ -1,25 +1,26 @@
 """The Train page's estimate: parameters, training memory and a measured time, before a run starts.
 
-The speed is measured, not guessed: a few real training steps of the chosen model run in a
-child process (``gpt.train.probe_in_subprocess``), once per server process and model shape, and
-one at a time: every session sees the same result, and a session that asks while another probe
-runs shows "Measuring…" until its turn. Results live in a process-wide store, not in
-``st.cache_data``, so a cache clear cannot make a class probe everything again. In classroom mode
-only the teacher starts a probe; students see what the teacher has measured.
+The speed is measured, not guessed: a few real training steps of the chosen model run in a child
+process, in the background (``gpt.train.ProbeQueue``: one at a time per server process, in the
+order asked for), so the page answers at once. Size and memory show immediately, "Measuring…"
+stands where the time will be, and a fragment looks every PROBE_POLL_S seconds whether the result
+is in. Results live in a process-wide store, not in ``st.cache_data``, so a cache clear cannot make
+a class probe everything again, and every session sees each result. In classroom mode only the
+teacher starts a probe; students see what the teacher has measured.
 """
 
 from __future__ import annotations
-
-import json
 
 import streamlit as st
 
 from gpt import GPTConfig
 from gpt.runs import RunState
 from gpt.train import (
+    MAX_WAITING_PROBES,
     CorpusStats,
-    EstimateError,
-    ProbeBusyError,
+    ProbeOutcome,
+    ProbeQueue,
+    ProbeRequest,
     ProbeResult,
     TrainSettings,
     available_memory,
@@ -27,16 +28,17 @@ from gpt.train import (
     count_params,
     estimate_run_seconds,
     memory_estimate,
-    probe_in_subprocess,
 )
 from ui import teacher
 from ui.jobs import devices, format_bytes, format_duration, manager
 from ui.process_wide import BoundedStore
+from ui.text import md_escape
 
-PROBE_POLL_S = 2.0  # how often a waiting session looks whether it may measure now
-ProbeKey = tuple[str, int, str]  # (model config as JSON, batch size, device)
+PROBE_POLL_S = 1.0  # how often a page that waits for a probe looks whether its result is in
+FORGET_WAIT_S = 120.0  # longer than a probe may take (PROBE_TIMEOUT_S)
 # What this server has measured: a result, or the message why the probe failed (it would fail again).
-_PROBES: BoundedStore[ProbeKey, ProbeResult | str] = BoundedStore(max_entries=128)
+MEASURED: BoundedStore[ProbeRequest, ProbeOutcome] = BoundedStore(max_entries=128)
+SPEED_PROBES = ProbeQueue(MEASURED)  # the one runner of this process; never a cache (ui/process_wide.py)
 
 
 @st.cache_data(show_spinner="Tokenizing the corpus…", max_entries=16)
@@ -45,67 +47,106 @@ def cached_corpus_stats(text: str, tokenizer: str, block_size: int) -> CorpusSta
 
 
 def forget_probes() -> None:
-    """Drop every measured speed of this process (tests with fake probes; nothing in the app)."""
-    _PROBES.clear()
+    """Drop every waiting probe and measured speed of this process, after the running probe has ended
+    (tests with fake probes; nothing in the app)."""
+    SPEED_PROBES.forget_waiting()
+    SPEED_PROBES.wait_idle(FORGET_WAIT_S)
+    MEASURED.clear()
 
 
-def _measure_now(key: ProbeKey) -> ProbeResult | str | None:
-    """Run this probe unless another one is running in the server (then None); remember its outcome."""
-    config_json, batch_size, device = key
-    try:
-        outcome: ProbeResult | str = probe_in_subprocess(
-            GPTConfig.from_dict(json.loads(config_json)), batch_size, device, wait=False
+def _device_busy(device: str) -> bool:
+    """A worker holds ``device`` (training, or loading to train)."""
+    return any(e.device == device and e.state == RunState.RUNNING for e in manager().queue())
+
+
+def _request_if_teacher(request: ProbeRequest) -> None:
+    if teacher.is_teacher():  # checked again on the click: the button is only drawn for the teacher
+        SPEED_PROBES.request(request)
+
+
+def _measuring(device: str, place: int) -> None:
+    if place == 0:
+        st.info(
+            f"Measuring the speed on {device}… a few real training steps of this model run in a separate "
+            "process; the estimated time appears here in a few seconds."
         )
-    except ProbeBusyError:
-        return None
-    except EstimateError as exc:
-        outcome = str(exc)
-    _PROBES.put(key, outcome)
-    return outcome
+    else:
+        st.info(
+            f"Measuring the speed on {device}… {place} other measurement(s) go first (one at a time, so "
+            "they do not slow each other down); this one follows."
+        )
 
 
-@st.fragment(run_every=PROBE_POLL_S)
-def _wait_for_turn(key: ProbeKey) -> None:
-    """Another probe is running: say so, and measure as soon as it has ended (then show the page again)."""
-    st.info(
-        f"Measuring the speed on {key[2]}… another speed probe is running on this server (one at a "
-        "time, so they do not slow each other down); this one follows."
+def _not_measured_yet(request: ProbeRequest) -> None:
+    """Ask for the probe where this tab may, or say why not: a student's tab, a busy device, a full queue."""
+    device = request.device
+    if not teacher.is_teacher():
+        st.info(
+            f"The speed of this model on {device} has not been measured yet. In classroom mode only the "
+            "teacher starts a measurement (it slows the machine down for everyone): ask your teacher, and the "
+            "estimate appears when it has finished."
+        )
+        return
+    # Timing steps next to a running run slows that run down (and measures the sharing), so ask first.
+    if _device_busy(device):
+        st.info(
+            f"A run is training on {device}: measuring the speed now would slow it down. Press the button "
+            "to measure anyway, or wait until it has finished."
+        )
+        st.button("Measure the speed anyway", key="train_probe_anyway", on_click=_request_if_teacher, args=(request,))
+        return
+    place = SPEED_PROBES.request(request).place
+    if place is None:  # the queue is full: the next look asks again
+        st.info(
+            f"The speed on {device} is measured as soon as there is room: {MAX_WAITING_PROBES} measurements "
+            "are waiting on this server already."
+        )
+    else:
+        _measuring(device, place)
+
+
+def _measured_caption(probe: ProbeResult, settings: TrainSettings, device: str) -> None:
+    measured = f"{probe.seconds_per_iter * 1000:.1f} ms per step ({probe.tokens_per_s:,.0f} tokens/s)"
+    if probe.batch_measured and probe.batch_measured < settings.batch_size:
+        measured += f", timed with batch {probe.batch_measured} and scaled up to {settings.batch_size}"
+    peak = f", peak GPU memory {format_bytes(probe.peak_memory_bytes)}" if probe.peak_memory_bytes else ""
+    note = " (a run is training on this device, so it may be faster alone)" if _device_busy(device) else ""
+    st.caption(
+        f"Measured on {device}{note}: {measured}{peak}, the median of {probe.steps_timed} real training steps "
+        f"of this model; evaluations included in the total."
     )
-    if _PROBES.get(key) is not None or _measure_now(key) is not None:
-        st.rerun()
 
 
-def _student_note(device: str) -> None:
-    st.info(
-        f"The speed of this model on {device} has not been measured yet. In classroom mode only the "
-        "teacher starts a measurement (it slows the machine down for everyone): ask your teacher, and the "
-        "estimate appears when it has finished."
-    )
+def _metrics(n_params: int, memory_bytes: int, run_time: str) -> None:
+    cols = st.columns(3)
+    cols[0].metric("parameters", f"{n_params / 1e6:.2f} M" if n_params >= 1e5 else f"{n_params:,}")
+    cols[1].metric("memory for training (estimate)", format_bytes(memory_bytes))
+    cols[2].metric("estimated time", run_time)
 
 
-def measured_probe(cfg: GPTConfig, batch_size: int, device: str, busy: bool) -> ProbeResult | None:
-    """This model's measured speed on ``device`` (once per server), or None with a message why not."""
-    key: ProbeKey = (json.dumps(cfg.to_dict(), sort_keys=True), batch_size, device)
-    outcome = _PROBES.get(key)
-    if outcome is None:
-        if not teacher.is_teacher():
-            _student_note(device)
-            return None
-        # Timing steps next to a running run slows that run down (and measures the sharing), so ask first.
-        if busy and not st.button("Measure the speed anyway", key="train_probe_anyway"):
-            st.info(
-                f"A run is training on {device}: measuring the speed now would slow it down. Press the button "
-                "to measure anyway, or wait until it has finished."
-            )
-            return None
-        outcome = _measure_now(key)
-        if outcome is None:
-            _wait_for_turn(key)
-            return None
-    if isinstance(outcome, str):
-        st.warning(f"The speed probe could not run: {outcome}")
-        return None
-    return outcome
+def _estimate(request: ProbeRequest, settings: TrainSettings, n_params: int, memory_bytes: int) -> None:
+    """The three numbers and, under them, how the time was measured or where its measurement stands."""
+    status = SPEED_PROBES.status(request)
+    probe = status.outcome if isinstance(status.outcome, ProbeResult) else None
+    run_time = None
+    if probe is not None:
+        run_time = estimate_run_seconds(
+            probe.seconds_per_iter, settings.max_iters, settings.eval_interval, settings.eval_iters
+        )
+    _metrics(n_params, memory_bytes, format_duration(run_time))
+    if probe is not None:
+        _measured_caption(probe, settings, request.device)
+    elif isinstance(status.outcome, str):
+        st.warning(f"The speed probe could not run: {md_escape(status.outcome)}")
+    elif status.place is not None:
+        _measuring(request.device, status.place)
+    else:
+        _not_measured_yet(request)
+
+
+# The same drawing, looked at again every PROBE_POLL_S seconds while the probe is not in: the page's
+# other parts do not rerun, and a probe that ends shows its estimate within PROBE_POLL_S.
+_estimate_when_measured = st.fragment(run_every=PROBE_POLL_S)(_estimate)
 
 
 def memory_budget(device: str) -> tuple[int | None, str]:
@@ -121,38 +162,23 @@ def memory_budget(device: str) -> tuple[int | None, str]:
 
 
 def estimate_section(cfg: GPTConfig, settings: TrainSettings, device: str) -> bool:
-    """Size, memory and measured time; False (with a message) when the run cannot fit on the device."""
+    """Size, memory and measured time; False (with a message) when the run cannot fit on the device.
+
+    Never waits for the speed probe: a probe not measured yet is asked for in the background."""
     n_params = count_params(cfg)
     mem = memory_estimate(cfg, settings.batch_size, n_params)
-    cols = st.columns(3)
-    cols[0].metric("parameters", f"{n_params / 1e6:.2f} M" if n_params >= 1e5 else f"{n_params:,}")
-    cols[1].metric("memory for training (estimate)", format_bytes(mem.total_bytes))
     budget, budget_text = memory_budget(device)
     if budget and mem.total_bytes > budget:
         # Never probe it: allocating a model bigger than the memory can freeze the whole machine.
+        _metrics(n_params, mem.total_bytes, "–")
         st.error(
             f"This run does not fit: training needs about {format_bytes(mem.total_bytes)} but {device} has "
             f"{budget_text}. Use fewer layers, a smaller embedding size or context, or a smaller batch."
         )
         return False
+    request = ProbeRequest.of(cfg, settings.batch_size, device)
+    known = SPEED_PROBES.status(request).outcome is not None
+    (_estimate if known else _estimate_when_measured)(request, settings, n_params, mem.total_bytes)
     if budget and mem.total_bytes > 0.9 * budget:
         st.warning(f"This may not fit in the {budget_text} of {device}: lower the batch size.")
-    busy = any(e.device == device and e.state == RunState.RUNNING for e in manager().queue())
-    probe = measured_probe(cfg, settings.batch_size, device, busy)
-    if probe is None:
-        cols[2].metric("estimated time", "–")
-        return True
-    total = estimate_run_seconds(
-        probe.seconds_per_iter, settings.max_iters, settings.eval_interval, settings.eval_iters
-    )
-    cols[2].metric("estimated time", format_duration(total))
-    measured = f"{probe.seconds_per_iter * 1000:.1f} ms per step ({probe.tokens_per_s:,.0f} tokens/s)"
-    if probe.batch_measured and probe.batch_measured < settings.batch_size:
-        measured += f", timed with batch {probe.batch_measured} and scaled up to {settings.batch_size}"
-    peak = f", peak GPU memory {format_bytes(probe.peak_memory_bytes)}" if probe.peak_memory_bytes else ""
-    note = " (a run is training on this device, so it may be faster alone)" if busy else ""
-    st.caption(
-        f"Measured on {device}{note}: {measured}{peak}, the median of {probe.steps_timed} real training steps "
-        f"of this model; evaluations included in the total."
-    )
     return True

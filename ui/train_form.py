@@ -14,6 +14,7 @@ from gpt.runs import MAX_UPLOAD_BYTES, JobError, check_upload
 from gpt.train import TRAINING_PRESETS, TrainSettings
 from ui import state
 from ui.jobs import devices
+from ui.text import md_escape
 
 KNOB = "train_{}"  # session key of each TrainSettings field on the form (kept while the page is not shown)
 BUNDLED = "Shakespeare (bundled, about 1 MB)"
@@ -106,7 +107,7 @@ def corpus_section() -> tuple[str | None, bytes | None]:
     try:
         text = check_upload(raw)
     except JobError as exc:
-        st.error(f"This file cannot be used: {exc}")
+        st.error(f"This file cannot be used: {md_escape(exc)}")
         return None, None
     st.caption(f"{len(text):,} characters, {len(set(text)):,} different characters.")
     return text, raw

@@ -38,7 +38,7 @@ def check_upload(raw: bytes) -> str:
     if len(raw) > MAX_UPLOAD_BYTES:
         raise JobError(
             f"the file is {len(raw) / 1e6:.1f} MB; uploads are limited to {MAX_UPLOAD_BYTES / 1e6:.0f} MB "
-            "(train on a bigger text from the command line: python -m gpt.train --data FILE)"
+            "(use a shorter excerpt of the text)"
         )
     try:
         return decode_corpus(raw, "the uploaded file")

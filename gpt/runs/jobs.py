@@ -53,10 +53,14 @@ class Job:
 
 @dataclass(frozen=True)
 class QueueEntry:
+    """A run the manager holds. Pages show ``run_state``, read as ``get_run`` reads it: a started worker
+    still loading PyTorch holds the device (``state`` RUNNING) while its run is 'queued' until it says so."""
+
     run_id: str
     device: str
-    state: RunState  # RUNNING or QUEUED
+    state: RunState  # the manager's: RUNNING (its worker is started) or QUEUED
     position: int  # 0 for running runs, 1.. for waiting ones (per device)
+    run_state: RunState = RunState.UNKNOWN  # the run's status, the word every page shows
 
 
 class JobManager:
@@ -356,15 +360,16 @@ class JobManager:
         return read_run(info.path)
 
     def queue(self) -> list[QueueEntry]:
-        """Runs this manager is running or holding, running first."""
+        """Runs this manager is running or holding, running first, each with its run's status."""
         self.poll()
         with self._lock:
-            entries = [QueueEntry(j.run_id, j.device, RunState.RUNNING, 0) for j in self._running.values()]
+            held = [(j, RunState.RUNNING, 0) for j in self._running.values()]
             position: dict[str, int] = {}
             for job in self._queue:
                 position[job.device] = position.get(job.device, 0) + 1
-                entries.append(QueueEntry(job.run_id, job.device, RunState.QUEUED, position[job.device]))
-        return entries
+                held.append((job, RunState.QUEUED, position[job.device]))
+        settled = [self._settled(read_run(j.path)).state for j, _, _ in held]  # unlocked: it may wait for a worker
+        return [QueueEntry(j.run_id, j.device, s, n, shown) for (j, s, n), shown in zip(held, settled, strict=True)]
 
     def checkpoint_dir(self, run_id: str) -> Path:
         return self.run_path(run_id) / CHECKPOINT_DIR

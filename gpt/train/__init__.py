@@ -7,7 +7,8 @@ process and never imports it. What the app and the job manager need is exported 
 - presets: ``TRAINING_PRESETS``, ``APP_SETTINGS``, ``APP_MAX_LR``;
 - devices: ``DeviceInfo``, ``list_devices``;
 - the estimate before a run: ``count_params``, ``memory_estimate``, ``corpus_stats``,
-  ``probe_in_subprocess`` (a measured speed probe in a child process, one at a time: ``ProbeBusyError``),
+  ``probe_in_subprocess`` (a measured speed probe in a child process, one at a time),
+  ``ProbeQueue`` (probes in the background, so no page waits: ``ProbeRequest``, ``ProbeStatus``),
   ``estimate_run_seconds``, ``available_memory``;
 - child processes: ``child_env`` (no secrets), ``CHILD_NICENESS``.
 """
@@ -17,7 +18,6 @@ from gpt.train.estimate import (
     CorpusStats,
     EstimateError,
     MemoryEstimate,
-    ProbeBusyError,
     ProbeResult,
     available_memory,
     corpus_stats,
@@ -27,6 +27,7 @@ from gpt.train.estimate import (
     probe_in_subprocess,
 )
 from gpt.train.presets import APP_MAX_LR, APP_SETTINGS, TRAINING_PRESETS, TrainingPreset
+from gpt.train.probe_queue import MAX_WAITING_PROBES, ProbeOutcome, ProbeQueue, ProbeRequest, ProbeStatus
 from gpt.train.process import CHILD_NICENESS, child_env
 from gpt.train.settings import SettingsError, TrainSettings
 
@@ -34,13 +35,17 @@ __all__ = [
     "APP_MAX_LR",
     "APP_SETTINGS",
     "CHILD_NICENESS",
+    "MAX_WAITING_PROBES",
     "TRAINING_PRESETS",
     "CorpusStats",
     "DeviceInfo",
     "EstimateError",
     "MemoryEstimate",
-    "ProbeBusyError",
+    "ProbeOutcome",
+    "ProbeQueue",
+    "ProbeRequest",
     "ProbeResult",
+    "ProbeStatus",
     "SettingsError",
     "TrainSettings",
     "TrainingPreset",

@@ -1,10 +1,11 @@
 """Before a run starts: how big is the model, how much memory, how long will it take, where can it run.
 
 The time estimate is measured, not guessed: a few real training steps of the chosen model and
-batch on the chosen device, through the same ``Trainer`` the worker uses, on random tokens.
-Pages run that probe in a child process (``probe_in_subprocess``) so the server never trains:
-one probe at a time per server process (ten students changing settings must not start ten), at
-the workers' lower CPU priority and with their environment (no teacher key; ``gpt.train.process``).
+batch on the chosen device, through the same ``Trainer`` the worker uses, on random tokens, in a
+child process (``probe_in_subprocess``) so the server never trains, at the workers' lower CPU
+priority and with their environment (no teacher key; ``gpt.train.process``). One probe at a time
+per server process (ten students changing settings must not start ten); pages ask
+``gpt.train.probe_queue.ProbeQueue``, which runs them in the background, so no page waits for one.
 Command line: ``python -m gpt.train.estimate '{"config": {...}, "batch_size": 12, "device": "cpu"}'``
 prints the probe result as JSON.
 """
@@ -50,10 +51,6 @@ _PROBE_SLOT = threading.Lock()
 
 class EstimateError(RuntimeError):
     """The probe could not run; the message says why (e.g. out of memory, no such device)."""
-
-
-class ProbeBusyError(EstimateError):
-    """Another speed probe is running in this server process (only with ``wait=False``)."""
 
 
 def available_memory(meminfo: Path = MEMINFO) -> int | None:
@@ -262,13 +259,12 @@ def probe_in_subprocess(
     steps: int = DEFAULT_PROBE_STEPS,
     bf16: bool | None = None,
     timeout: float = PROBE_TIMEOUT_S,
-    wait: bool = True,
 ) -> ProbeResult:
     """``measure_step_time`` in a child process: the server process never trains, and a GPU's memory
-    is given back as soon as the probe ends.
+    is given back as soon as the probe ends. It blocks until then (pages use ``ProbeQueue``).
 
-    One probe runs at a time per process: a second caller waits for the first to end, or with
-    ``wait=False`` gets ``ProbeBusyError`` at once. The child runs at CHILD_NICENESS with ``child_env``.
+    One probe runs at a time per process: a second caller waits for the first to end.
+    The child runs at CHILD_NICENESS with ``child_env``.
     """
     if batch_size < 1 or steps < 1:
         raise EstimateError("batch size and steps must be at least 1")
@@ -282,16 +278,13 @@ def probe_in_subprocess(
         "nice": CHILD_NICENESS,
     }
     argv = [sys.executable, "-m", "gpt.train.estimate", json.dumps(request)]
-    if not _PROBE_SLOT.acquire(blocking=wait):
-        raise ProbeBusyError("another speed probe is running on this server")
     try:
-        out = subprocess.run(argv, cwd=ROOT, env=child_env(device), capture_output=True, text=True, timeout=timeout)
+        with _PROBE_SLOT:
+            out = subprocess.run(argv, cwd=ROOT, env=child_env(device), capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         raise EstimateError(
             f"the speed probe took longer than {timeout:.0f} s; the model is too big for {device}"
         ) from exc
-    finally:
-        _PROBE_SLOT.release()
     lines = out.stdout.strip().splitlines()
     try:
         answer = json.loads(lines[-1]) if lines else {}

@@ -31,10 +31,11 @@ import ui.train_estimate
 from gpt.config import ConfigError, GPTConfig
 from gpt.runs import JobError, check_upload
 from gpt.tokenizers import GPT2_EOT_ID, get_tokenizer
-from gpt.train import APP_MAX_LR, SettingsError, TrainSettings
+from gpt.train import APP_MAX_LR, ProbeQueue, SettingsError, TrainSettings
 from gpt.train.data import DataError, check_fits, split_ids
 from gpt.train.device import physical_memory
 from gpt.train.estimate import EstimateError, ProbeResult, corpus_stats, memory_estimate
+from ui.text import WORD_JOINER, md_escape
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 CORPUS = "To be, or not to be: that is the question. Whether 'tis nobler in the mind to suffer\n" * 4
@@ -183,7 +184,8 @@ def train_page(monkeypatch: pytest.MonkeyPatch):
     def fake_probe(cfg: GPTConfig, batch_size: int, device: str, **_: object) -> ProbeResult:
         return ProbeResult(device, 0.01, 3, 0.03, None, batch_size * cfg.block_size / 0.01, batch_size)
 
-    monkeypatch.setattr(ui.train_estimate, "probe_in_subprocess", fake_probe)
+    ui.train_estimate.forget_probes()  # a real probe another test left running ends first
+    monkeypatch.setattr(ui.train_estimate, "SPEED_PROBES", ProbeQueue(ui.train_estimate.MEASURED, probe=fake_probe))
     yield lambda: open_page("train")
     streamlit.cache_data.clear()
     ui.train_estimate.forget_probes()  # no fake measurement may reach another test
@@ -193,8 +195,13 @@ def launch_button(at: AppTest) -> list:
     return [b for b in at.button if b.key == "train_launch"]
 
 
+def as_read(markdown: str) -> str:
+    """Markdown as the user reads it: backslash escapes (``md_escape``) and word joiners gone."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace(WORD_JOINER, "")
+
+
 def page_errors(at: AppTest) -> str:
-    return "\n".join(e.value for e in at.error)
+    return "\n".join(as_read(e.value) for e in at.error)
 
 
 @pytest.mark.parametrize("case", CONFIGS, ids=ids(CONFIGS))
@@ -212,6 +219,7 @@ def test_bad_config_on_the_train_page(case: BadInput, train_page) -> None:
         assert not page_errors(at)
     else:
         assert case.message in page_errors(at)
+        assert md_escape(case.message) in "\n".join(e.value for e in at.error)  # as escaped Markdown: literal
         assert not launch_button(at)
     for name, value in good.items():
         at.number_input(key=f"w_train_{name}").set_value(value)
@@ -243,3 +251,19 @@ def test_bad_upload_on_the_train_page(case: BadInput, train_page, monkeypatch: p
     at.radio(key="w_train_corpus").set_value("Shakespeare (bundled, about 1 MB)").run()
     assert not at.exception and not page_errors(at)
     assert launch_button(at)
+
+
+def test_an_error_text_full_of_markdown_is_shown_as_typed(train_page, monkeypatch: pytest.MonkeyPatch) -> None:
+    hostile = "**bold** [a link](http://example.com) :material/home: $x^2$ <b>html</b>"
+
+    def refuse(*_: object) -> None:
+        raise EstimateError(hostile)
+
+    monkeypatch.setattr(ui.train_estimate, "cached_corpus_stats", refuse)
+    at = train_page()
+    assert not at.exception, [e.value for e in at.exception]
+    raw = "\n".join(e.value for e in at.error)
+    assert f"These settings cannot be trained: {md_escape(hostile)}" in raw
+    assert "**bold**" not in raw and "](http" not in raw  # no Markdown left to render
+    assert hostile in page_errors(at)  # ... and the reader sees every character of it
+    assert not launch_button(at)

@@ -1,15 +1,19 @@
-"""The Train page's speed probe on a shared server: one child at a time, niced, without the teacher key,
-only the teacher's in classroom mode, and never for a run that does not fit in the memory free now.
+"""The Train page's speed probe on a shared server: in the background (the page never waits for it),
+one child at a time in the order asked for, niced, without the teacher key, only the teacher's in
+classroom mode, and never for a run that does not fit in the memory free now.
 
 The probe child is faked at ``subprocess.run`` (only calls of ``gpt.train.estimate`` are caught): it
 records every start, how many were running at once and the environment and request it got, and
-answers like the real child once the test lets it.
+answers like the real child once the test lets it. Each fake holds its probe until the test sets
+``release``, so a page that waited for its probe could not have been drawn while it is held.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -39,6 +43,8 @@ class FakeProbeChild:
         self.entered = threading.Event()
         self.release = threading.Event()
         self.release.set()  # answer at once unless a test holds it
+        self.answer = {"device": "cpu", "seconds_per_iter": 0.02, "steps_timed": 5, "warmup_s": 0.1}
+        self.answer |= {"peak_memory_bytes": None, "tokens_per_s": 1000.0, "batch_measured": 4}
         self._lock = threading.Lock()
 
     def __call__(self, argv, *args, **kwargs):
@@ -55,23 +61,25 @@ class FakeProbeChild:
         finally:
             with self._lock:
                 self.running -= 1
-        answer = {"device": "cpu", "seconds_per_iter": 0.02, "steps_timed": 5, "warmup_s": 0.1}
-        answer |= {"peak_memory_bytes": None, "tokens_per_s": 1000.0, "batch_measured": 4}
-        return subprocess.CompletedProcess(argv, 0, stdout=json.dumps(answer) + "\n", stderr="")
+        return subprocess.CompletedProcess(argv, 0, stdout=json.dumps(self.answer) + "\n", stderr="")
 
 
 @pytest.fixture
 def child(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProbeChild]:
+    ui.train_estimate.forget_probes()  # a real probe another test left running ends first, uncounted
     fake = FakeProbeChild()
     monkeypatch.setattr(subprocess, "run", fake)
-    ui.train_estimate.forget_probes()
     yield fake
     fake.release.set()
     ui.train_estimate.forget_probes()  # no fake measurement may reach another test
 
 
+def metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
 def estimated_time(at) -> str:
-    return next(m.value for m in at.metric if m.label == "estimated time")
+    return metric(at, "estimated time")
 
 
 def in_background(target) -> threading.Thread:
@@ -87,8 +95,7 @@ def test_two_probes_in_one_server_run_one_after_the_other(child: FakeProbeChild)
     assert child.entered.wait(30)
     second = in_background(lambda: results.append(estimate.probe_in_subprocess(preset("tiny"), 3, "cpu")))
     time.sleep(0.5)  # time for the second to start a child too, were it allowed to (the check is a count)
-    with pytest.raises(estimate.ProbeBusyError):
-        estimate.probe_in_subprocess(preset("tiny"), 4, "cpu", wait=False)
+    assert len(child.requests) == 1
     child.release.set()
     first.join(30)
     second.join(30)
@@ -96,32 +103,56 @@ def test_two_probes_in_one_server_run_one_after_the_other(child: FakeProbeChild)
     assert child.most_at_once == 1
 
 
-def test_a_session_waits_while_another_probe_runs_then_every_session_shares_its_result(
-    child: FakeProbeChild,
-) -> None:
+def test_the_page_answers_while_its_probe_runs_and_shows_the_estimate_when_it_is_in(child: FakeProbeChild) -> None:
     child.release.clear()
-    other = in_background(lambda: estimate.probe_in_subprocess(preset("tiny"), 2, "cpu"))  # another tab's probe
-    assert child.entered.wait(30)
-    at = open_page("train")
+    at = open_page("train")  # drawn while the probe child is held: the page does not wait for it
     assert not at.exception
+    assert child.entered.wait(30) and len(child.requests) == 1  # ... which was started, in the background
     assert "Measuring the speed on cpu" in texts(at)
     assert estimated_time(at) == "–"
-    assert len(child.requests) == 1  # this session started no second child
+    assert metric(at, "parameters") == "0.81 M" and "MB" in metric(at, "memory for training (estimate)")
+    assert [b for b in at.button if b.key == "train_launch"]  # a run can start before its speed is known
     child.release.set()
-    other.join(30)
-    deadline = time.time() + 60
-    while _still_measuring(at) and time.time() < deadline:
-        time.sleep(0.2)  # the other probe is ending (no assertion on the time)
+    assert ui.train_estimate.SPEED_PROBES.wait_idle(30)
+    at.run()  # what the page's poll does every PROBE_POLL_S (run_every fragments never tick in AppTest)
     assert estimated_time(at) not in ("–", "")
-    assert len(child.requests) == 2 and child.most_at_once == 1
-    again = open_page("train")  # a new tab with the same settings: the result is the server's, not the tab's
-    assert estimated_time(again) == estimated_time(at)
+    assert "Measured on cpu" in texts(at) and "Measuring the speed" not in texts(at)
+    assert len(child.requests) == 1
+
+
+def test_tabs_queue_their_probes_in_order_and_every_tab_shares_each_result(child: FakeProbeChild) -> None:
+    child.release.clear()
+    first = open_page("train")
+    assert child.entered.wait(30)
+    second = open_page("train")  # another tab, then another batch size: another probe
+    second.number_input(key="w_train_batch_size").set_value(4).run()
+    assert not second.exception
+    assert "1 other measurement(s) go first" in texts(second)
+    same = open_page("train")  # a third tab with the first tab's settings asks for nothing new
+    assert "Measuring the speed on cpu" in texts(same)
+    assert len(child.requests) == 1  # the second waits its turn: one child at a time
+    child.release.set()
+    assert ui.train_estimate.SPEED_PROBES.wait_idle(30)
+    assert [r["batch_size"] for r in child.requests] == [12, 4]  # in the order they were asked for
+    assert child.most_at_once == 1
+    for tab in (first, second, same):
+        tab.run()
+        assert estimated_time(tab) not in ("–", "")
+    assert estimated_time(same) == estimated_time(first)
+    again = open_page("train")  # a new tab: the result is the server's, not the tab's
+    assert estimated_time(again) == estimated_time(first)
     assert len(child.requests) == 2
 
 
-def _still_measuring(at) -> bool:
-    at.run()  # run_every fragments never tick in AppTest: a rerun is the next look
-    return "Measuring the speed" in texts(at)
+def test_a_failed_probe_is_remembered_as_its_message(child: FakeProbeChild) -> None:
+    child.answer = {"error": "this model and batch do not fit in the memory of cpu"}
+    at = open_page("train")
+    assert ui.train_estimate.SPEED_PROBES.wait_idle(30)
+    at.run()
+    assert any("The speed probe could not run" in w.value and "do not fit" in w.value for w in at.warning)
+    assert estimated_time(at) == "–"
+    open_page("train").run()
+    assert len(child.requests) == 1  # it would fail again: not tried again
 
 
 def test_the_probe_child_runs_niced_and_never_sees_the_teacher_key(child, monkeypatch) -> None:
@@ -151,6 +182,7 @@ def classroom(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("classroom")
 def test_a_student_starts_no_probe_but_sees_what_the_teacher_measured(child: FakeProbeChild) -> None:
+    child.release.clear()
     student = open_page("train")
     assert not student.exception
     assert child.requests == []
@@ -159,7 +191,12 @@ def test_a_student_starts_no_probe_but_sees_what_the_teacher_measured(child: Fak
     teacher = open_page("train")
     assert child.requests == []  # not unlocked yet: a student like any other
     teacher.sidebar.text_input(key="teacher_key_input").input(KEY).run()
-    assert len(child.requests) == 1  # the teacher's tab measures
+    assert child.entered.wait(30) and len(child.requests) == 1  # the teacher's tab measures
+    assert "Measuring the speed on cpu" in texts(teacher)
+    student.run()
+    assert "Measuring the speed on cpu" in texts(student)  # the student sees the teacher's probe run
+    child.release.set()
+    assert ui.train_estimate.SPEED_PROBES.wait_idle(30)
     student.run()
     assert estimated_time(student) not in ("–", "")
     assert len(child.requests) == 1
@@ -182,3 +219,27 @@ def test_a_run_bigger_than_the_free_memory_is_refused_before_any_probe(child, mo
     assert "does not fit" in errors and "4.0 MB free now" in errors
     assert not [b for b in at.button if b.key == "train_launch"]
     assert child.requests == []
+
+
+def test_next_to_a_training_run_the_probe_waits_for_a_yes(child: FakeProbeChild, monkeypatch) -> None:
+    from gpt.train import TrainSettings
+    from ui.jobs import manager
+
+    worker = Path(__file__).resolve().parents[1] / "fake_train_worker.py"
+    monkeypatch.setenv("ATTN_EXPLORER_TRAIN_COMMAND", shlex.join([sys.executable, str(worker)]))
+    monkeypatch.setenv("FAKE_STEP_S", "5")  # the run holds the CPU while the test looks
+    jobs = manager()  # the page's own manager (one per server process and runs folder)
+    try:
+        jobs.submit("class-run", TrainSettings(max_iters=100), "cpu")
+        at = open_page("train")
+        assert not at.exception
+        assert any("would slow it down" in i.value for i in at.info)
+        assert child.requests == []  # not without asking
+        at.button(key="train_probe_anyway").click().run()
+        assert ui.train_estimate.SPEED_PROBES.wait_idle(30)
+        assert len(child.requests) == 1
+        at.run()
+        assert estimated_time(at) not in ("–", "")
+        assert "a run is training on this device, so it may be faster alone" in texts(at)
+    finally:
+        jobs.close()

@@ -15,6 +15,7 @@ from run_fixtures import make_run
 from streamlit.testing.v1 import AppTest
 
 from gpt.runs.reader import read_run
+from ui.text import md_escape
 
 FAKE_WORKER = shlex.join([sys.executable, str(Path(__file__).resolve().parents[1] / "fake_train_worker.py")])
 
@@ -65,7 +66,9 @@ def test_train_page_shows_size_memory_and_measured_time_before_launch() -> None:
     assert at.selectbox(key="w_train_preset").options == ["2-minute CPU demo", "10-minute char model", "GPU BPE model"]
     assert metric(at, "parameters") == "0.81 M"  # the 4x4x128 char model on Shakespeare's 65+ characters
     assert "MB" in metric(at, "memory for training (estimate)")
-    assert metric(at, "estimated time") not in ("–", "")
+    # The real probe runs in the background: the page shows it is measuring, its poll shows the result.
+    assert metric(at, "estimated time") == "–" and "Measuring the speed on cpu" in texts(at)
+    wait_for(at, lambda a: metric(a, "estimated time") not in ("–", ""), timeout=120)
     assert "Measured on cpu" in texts(at) and "real training steps" in texts(at)
     device = at.selectbox(key="w_train_device")
     assert any("CPU" in label and "threads" in label for label in device.options)
@@ -87,7 +90,7 @@ def test_impossible_settings_give_a_message_and_no_launch_button() -> None:
     at = open_page("train")
     at.number_input(key="w_train_n_head").set_value(3).run()  # 128 dims do not split into 3 heads
     no_exceptions(at)
-    assert any("divisible by n_head" in e.value for e in at.error)
+    assert any(md_escape("divisible by n_head") in e.value for e in at.error)  # the error's text, escaped
     assert not [b for b in at.button if b.key == "train_launch"]
     at.number_input(key="w_train_n_head").set_value(4).run()
     assert [b for b in at.button if b.key == "train_launch"]
@@ -114,7 +117,9 @@ def test_launch_shows_the_run_and_its_live_numbers_and_keeps_it_in_the_url(fake_
     wait_for(at, lambda a: "finished" in texts(a))
     no_exceptions(at)
     fig = figure_by_title(at, "Loss while training")
-    train = [t for t in fig["data"] if t["name"].endswith("train")][0]
+    assert [t["name"] for t in fig["data"]] == ["train", "validation"]  # one run: no run id in its legend
+    assert all(t["meta"] == run_id for t in fig["data"])  # ... it is in the hover
+    train = fig["data"][0]
     assert len(decode_array(train["x"])) == 30  # every fake step logged a loss
     assert metric(at, "tokens / s") == "1,000"
     # a page switch keeps the run (session state) and puts it back into the URL
@@ -143,8 +148,10 @@ def test_a_second_launch_waits_visibly_in_the_queue(fake_worker, monkeypatch, is
     assert first != second
     queue = at.dataframe[0].value
     assert list(queue["run"]) == [first, second]
-    assert list(queue["state"]) == ["running", "queued"]
-    assert any("queued" in s.value for s in at.subheader)  # the dashboard follows the newest run
+    assert list(queue["place in queue"]) == ["now", "1"]
+    assert list(queue["state"])[1] == "queued"
+    assert any(s.value.endswith(f"queued · `{second}`") for s in at.subheader)  # the dashboard follows the newest
+    wait_for(at, lambda a: list(a.dataframe[0].value["state"]) == ["running", "queued"])
     # a new model size is not timed next to the running run unless asked
     at.number_input(key="w_train_n_embd").set_value(64).run()
     assert any("would slow it down" in i.value for i in at.info)
@@ -185,8 +192,22 @@ def test_runs_page_compares_loss_curves_of_several_runs(isolated_runs_dir: Path)
     at.multiselect(key="runs_compare").set_value(["run-a", "run-b"]).run()
     fig = figure_by_title(at, "Loss curves")
     names = [t["name"] for t in fig["data"]]
-    assert names == ["run-a · train", "run-a · val", "run-b · train", "run-b · val"]
+    assert names == ["run-a · train", "run-a · validation", "run-b · train", "run-b · validation"]
+    assert [t["meta"] for t in fig["data"]] == ["run-a", "run-a", "run-b", "run-b"]  # the hover names the run
     assert decode_array(fig["data"][3]["x"]).tolist() == [0, 200]
+
+
+def test_the_compare_legend_names_runs_by_what_their_user_typed(isolated_runs_dir: Path) -> None:
+    ids = ["class-3-shakespeare-20250301-101500", "class-3-shakespeare-20250301-111500", "tiny-20250301-090000"]
+    for run_id in ids:
+        make_run(isolated_runs_dir, run_id, checkpoint=False)
+    at = open_page("runs")
+    at.multiselect(key="runs_compare").set_value(ids).run()
+    fig = figure_by_title(at, "Loss curves")
+    legend = [t["name"] for t in fig["data"] if t["name"].endswith("train")]
+    assert legend == ["class-3-shakespeare 10:15 · train", "class-3-shakespeare 11:15 · train", "tiny · train"]
+    assert [t["meta"] for t in fig["data"] if t["name"].endswith("train")] == ids  # whole ids in the hover
+    assert all(t["hovertemplate"].startswith("%{meta}<br>") for t in fig["data"])
 
 
 def test_open_in_explorer_sets_the_shared_model_and_switches_page(isolated_runs_dir: Path) -> None:
@@ -240,7 +261,7 @@ def test_watch_page_shows_attention_its_change_and_head_scores(isolated_runs_dir
     assert any("Attention weights at this step" in t and "step: 100" in t for t in titles)
     assert any("Change since step 50" in t for t in titles)
     scores = figure_by_title(at, "previous-token score of each head")
-    assert [t["name"] for t in scores["data"]] == ["L0 H0", "L0 H1"]
+    assert [t["name"] for t in scores["data"]] == ["head 0", "head 1"]  # this layer (0): one chart
     assert np.allclose(decode_array(scores["data"][0]["y"]), [0.0, 0.1, 0.2])
     # scrub back to the first evaluation: no earlier step to compare with
     at.select_slider(key="watch_step").set_value(0).run()
@@ -258,7 +279,14 @@ def test_watch_page_all_layers_and_other_scores(isolated_runs_dir: Path) -> None
     at.selectbox(key="watch_kind").select("induction").run()
     no_exceptions(at)
     fig = figure_by_title(at, "induction score of each head")
-    assert [t["name"] for t in fig["data"]] == ["L0 H0", "L0 H1", "L1 H0", "L1 H1"]
+    # one chart per layer, the heads of each in the same colours
+    assert [(t["name"], t["xaxis"]) for t in fig["data"]] == [
+        ("head 0", "x"),
+        ("head 1", "x"),
+        ("head 0", "x2"),
+        ("head 1", "x2"),
+    ]
+    assert np.allclose(decode_array(fig["data"][3]["y"]), [0.1, 0.1, 0.1])  # induction of L1 H1
     assert "layer: 1" in figure_by_title(at, "Attention weights")["layout"]["title"]["text"]
 
 
@@ -274,7 +302,10 @@ def test_the_dashboard_of_a_finished_run_opens_its_checkpoint_in_the_explorer(is
     no_exceptions(at)
     assert any("done-run" in s.value and "finished" in s.value for s in at.subheader)
     assert metric(at, "val loss") == "2.200"
-    assert "sample <b>100</b>" in at.code[0].value  # shown as text, never as HTML
+    # The prompt in a box of its own, then what the model wrote: both as text, never as HTML.
+    assert [c.value for c in at.code] == ["ROMEO:", " sample <b>100</b>"]
+    captions = [c.value for c in at.caption]
+    assert captions.index("Prompt, given to the model:") < captions.index("Continued by the model:")
     assert not [b for b in at.button if b.key == "stop_done-run"]
     at.button(key="open_done-run").click().run()
     no_exceptions(at)

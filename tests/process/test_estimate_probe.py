@@ -6,6 +6,7 @@ import pytest
 
 from gpt.config import preset
 from gpt.model import GPT
+from gpt.train import ProbeQueue, ProbeRequest, ProbeResult
 from gpt.train.device import list_devices
 from gpt.train.estimate import (
     EstimateError,
@@ -16,6 +17,7 @@ from gpt.train.estimate import (
     memory_estimate,
     probe_in_subprocess,
 )
+from ui.process_wide import BoundedStore
 
 TINY = preset("tiny")
 
@@ -48,6 +50,16 @@ def test_the_probe_runs_in_a_child_process() -> None:
     result = probe_in_subprocess(TINY, batch_size=2, device="cpu", steps=2)
     assert result.seconds_per_iter > 0 and result.tokens_per_s > 0
     assert result.device == "cpu"
+
+
+@pytest.mark.slow
+def test_the_background_queue_runs_the_real_child_probe() -> None:
+    queue = ProbeQueue(BoundedStore(max_entries=4))  # the app's kind of store
+    request = ProbeRequest.of(TINY, 2, "cpu")
+    assert queue.request(request).place == 0  # returned at once: the child runs in the background
+    assert queue.wait_idle(120)
+    result = queue.status(request).outcome
+    assert isinstance(result, ProbeResult) and result.seconds_per_iter > 0 and result.device == "cpu"
 
 
 def test_the_child_process_probe_reports_bad_requests() -> None:

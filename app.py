@@ -12,13 +12,18 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import state
+from ui import presenter, state
 
 # A file of our own: a Material icon as page_icon makes every browser fetch it from Google's font host.
 ICON = Path(__file__).resolve().parent / "assets" / "icon.png"
 
-st.set_page_config(page_title="Attention Explorer", page_icon=str(ICON), layout="wide")
 state.init()
+st.set_page_config(
+    page_title="Attention Explorer",
+    page_icon=str(ICON),
+    layout="wide",
+    initial_sidebar_state=presenter.page_config_sidebar(),
+)
 
 PAGES = {
     "Explore a sentence": [
@@ -50,4 +55,6 @@ PAGES = {
 }
 
 # Material icons are a font bundled with Streamlit, so they render offline and without emoji fonts.
-st.navigation(PAGES).run()
+page = st.navigation(PAGES)
+presenter.sidebar_controls()  # before the page runs: a page that stops early keeps the switch and its look
+page.run()

@@ -1,6 +1,11 @@
-"""Server time to re-render the attention page after the sentence changes. Prints JSON.
+"""Server time to re-render the attention page after the sentence changes, and after each step
+change (the Next button a presenter clicker presses), with and without presenter mode. Prints JSON.
 
     python bench/explorer.py [--sentences 12] [--gpt2/--no-gpt2]
+
+Step changes: the page is opened on step 1 with a sentence (traced once), then Next is pressed
+through all 11 steps and back, and each ``run()`` is timed; the same walk without presenter mode
+is the anchor the presenter figures are compared with (``presenter_over_plain``).
 
 How it is measured: Streamlit's AppTest runs the real app script (app.py -> sidebar ->
 pages/attention.py) in this process, exactly as the server's script runner does, minus
@@ -106,6 +111,43 @@ def time_page(model_id: str, step_id: str, sentences: list[str]) -> dict:
     }
 
 
+def time_step_changes(model_id: str, presenting: bool) -> dict:
+    """Median server time of one step change (Next, then Back) on the attention page."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.query_params.update(model=model_id, step="1", sentence=SENTENCES[1])
+    if presenting:
+        at.query_params["present"] = "1"
+    at.switch_page("pages/attention.py")
+    at.run()
+    times = []
+    for key in ["lesson_next"] * 10 + ["lesson_back"] * 10:
+        button = at.button(key=key)
+        t0 = time.perf_counter()
+        button.click().run()
+        times.append((time.perf_counter() - t0) * 1000)
+        if at.exception:
+            raise RuntimeError(f"{model_id}: {at.exception[0].value}")
+    return {
+        "model": model_id,
+        "presenter_mode": presenting,
+        "step_changes": len(times),
+        "median_ms": round(statistics.median(times), 1),
+        "p90_ms": round(sorted(times)[int(0.9 * (len(times) - 1))], 1),
+        "max_ms": round(max(times), 1),
+    }
+
+
+def step_change_results(models: list[str]) -> list[dict]:
+    results = []
+    for model_id in models:
+        plain, presenting = time_step_changes(model_id, False), time_step_changes(model_id, True)
+        presenting["presenter_over_plain"] = round(presenting["median_ms"] / max(plain["median_ms"], 1e-9), 2)
+        results += [plain, presenting]
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sentences", type=int, default=12, help="how many different sentences (>= 10)")
@@ -125,6 +167,7 @@ def main() -> None:
         if args.gpt2:
             models.append(make_gpt2_run(Path(runs)))
         results = [time_page(m, step, sentences) for m in models for step in STEPS_TIMED]
+        steps = step_change_results(models)
         targets = {"demo_model_median_ms": 300, "gpt2_124m_median_ms": 1000}
         print(
             json.dumps(
@@ -136,6 +179,7 @@ def main() -> None:
                     "load_average_1min_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
                     "targets": targets,
                     "results": results,
+                    "step_changes": steps,
                 },
                 indent=1,
             )

@@ -7,50 +7,61 @@ so moving the layer, head or step sliders never re-runs the model.
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from gpt import Trace
-from gpt.interpret import entropy, explain, shown_token
-from ui import shell, state
-from ui.figures import bar_chart, heatmap, token_labels
+from gpt.interpret import explain
+from ui import lesson, presenter, shell, state
+from ui.attention_views import matrix_frame, show_what_if
+from ui.figures import heatmap, token_labels
 from ui.pickers import index_picker
 from ui.render import show_figure
 from ui.text import md_escape
 
 state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
+lesson.follow_pending("attention")  # a lesson button pressed here may ask for another page
 
-WHAT_IF_KEYS = ("attn_no_scale", "attn_no_mask")
+N_STEPS = len(explain.STEPS)
 
 
-def move_step(delta: int) -> None:
-    st.session_state["step"] = explain.clamp_index(int(st.session_state.get("step", 0)) + delta, len(explain.STEPS))
+def step_targets(current: int) -> tuple[lesson.Stop | None, lesson.Stop | None]:
+    """Where Back and Next go: one step either way; while presenting, past the ends to the lesson's
+    previous and next pages."""
+    if presenter.is_presenting():
+        return lesson.neighbour("attention", current, -1), lesson.neighbour("attention", current, 1)
+    back = lesson.Stop("attention", current - 1) if current > 0 else None
+    forward = lesson.Stop("attention", current + 1) if current < N_STEPS - 1 else None
+    return back, forward
+
+
+def step_name(i: int) -> str:
+    return f"{i + 1}. {explain.STEPS[i].title.split(':')[0]}"
 
 
 def step_controls() -> explain.Step:
-    n = len(explain.STEPS)
-    prev_col, slider_col, next_col = st.columns([1.4, 7, 1.4], vertical_alignment="bottom")
-    current = explain.clamp_index(state.get("step"), n)
-    prev_col.button("◀ Previous", on_click=move_step, args=(-1,), disabled=current == 0, width="stretch")
-    next_col.button("Next ▶", on_click=move_step, args=(1,), disabled=current == n - 1, width="stretch")
-    with slider_col:
-        index = index_picker("Step", "step", n, lambda i: f"{i + 1}. {explain.STEPS[i].title.split(':')[0]}")
+    """Back / step slider / Next; PageUp and PageDown (a presenter clicker) press Back and Next."""
+    current = explain.clamp_index(state.get("step"), N_STEPS)
+    back, forward = step_targets(current)
+    with lesson.nav_buttons(back, forward):
+        index = index_picker("Step", "step", N_STEPS, step_name)
     return explain.STEPS[index]
 
 
-def matrix_frame(values, rows: list[str], cols: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(values, index=pd.Index(rows, name="token"), columns=cols)
+def read_it_like_this() -> None:
+    st.info(
+        "**Read it like this:** each **row** is a query token (the one asking), each **column** a key "
+        "token (the one being looked at). Row *i* shows how token *i* relates to every token; with the "
+        "causal mask it can only use columns 0 to *i*."
+    )
 
 
-def show_step(step: explain.Step, trace: Trace, sel: shell.Selection, layer: int, head: int) -> None:
+def step_notes(step: explain.Step, trace: Trace, sel: shell.Selection) -> None:
+    """The formula, what the step does, its shape and the what-if warnings."""
     cfg = sel.loaded.model.config
-    d_k, n_tokens = cfg.head_size, trace.n_tokens
-    index = explain.STEP_IDS.index(step.id)
-    where = f"layer {layer}, head {head}" if step.per_head else f"layer {layer}, all heads"
-    st.subheader(f"Step {index + 1} of {len(explain.STEPS)} · {step.title} ({where})")
+    d_k = cfg.head_size
     st.latex(step.latex)
     st.markdown(step.explanation)
-    st.caption(f"Shape {explain.shape_text(step, n_tokens, d_k, cfg.n_embd)}")
+    st.caption(f"Shape {explain.shape_text(step, trace.n_tokens, d_k, cfg.n_embd)}")
     if step.id == "scaled_scores":
         a, b = st.columns(2)
         a.metric("d_k (dimensions per head)", d_k)
@@ -59,15 +70,13 @@ def show_step(step: explain.Step, trace: Trace, sel: shell.Selection, layer: int
             st.warning("What-if “no scaling” is on: this step leaves the raw scores unchanged.")
     if step.id == "masked_scores" and not trace.options.causal:
         st.warning("What-if “no mask” is on: nothing is hidden, every token can see later tokens.")
-    if step.square:
-        st.info(
-            "**Read it like this:** each **row** is a query token (the one asking), each **column** a key "
-            "token (the one being looked at). Row *i* shows how token *i* relates to every token; with the "
-            "causal mask it can only use columns 0 to *i*."
-        )
+
+
+def step_figure(step: explain.Step, trace: Trace, sel: shell.Selection, layer: int, head: int) -> None:
+    cfg = sel.loaded.model.config
     labels = token_labels(sel.token_texts)
     matrix = explain.step_matrix(step, trace.layers[layer], head).float().numpy()
-    cols = labels if step.square else explain.column_names(step, d_k, cfg.n_embd)
+    cols = labels if step.square else explain.column_names(step, cfg.head_size, cfg.n_embd)
     provenance = sel.provenance(layer=layer, head=head if step.per_head else "all", step=step.id)
     fig = heatmap(
         matrix,
@@ -86,96 +95,66 @@ def show_step(step: explain.Step, trace: Trace, sel: shell.Selection, layer: int
         st.dataframe(frame, width="stretch")
 
 
-def next_token_frame(sel: shell.Selection, trace: Trace) -> pd.DataFrame:
-    tok = sel.loaded.tokenizer
-    top = explain.top_next_tokens(trace, k=5)
-    return pd.DataFrame(
-        {
-            "token": [shown_token(tok.token_text(i)) for i, _ in top],
-            "id": [i for i, _ in top],
-            "probability": [p for _, p in top],
-        },
-        index=pd.RangeIndex(1, len(top) + 1, name="rank"),
-    )
-
-
-def show_what_if(sel: shell.Selection, normal: Trace, changed: Trace, layer: int, head: int) -> None:
-    """Normal vs switched: this head's weights, their difference, and the next-token prediction."""
-    switched = [
-        name
-        for name, off in (("no scaling", not changed.options.scale), ("no mask", not changed.options.causal))
-        if off
-    ]
-    label = " + ".join(switched)
-    st.subheader(f"What changed with “{label}”")
-    labels = token_labels(sel.token_texts)
-    w_normal = normal.layers[layer].steps(head).attn_weights
-    w_changed = changed.layers[layer].steps(head).attn_weights
-    a, b, c = st.columns(3)
-    a.metric("Entropy, normal (nats)", f"{float(entropy(w_normal)):.3f}")
-    b.metric(
-        f"Entropy, {label}",
-        f"{float(entropy(w_changed)):.3f}",
-        delta=f"{float(entropy(w_changed) - entropy(w_normal)):+.3f}",
-        delta_color="off",
-    )
-    later = explain.upper_triangle_mass(w_changed)
-    c.metric("Weight on later tokens (average per token, 0–1)", f"{later:.3f}")
-    st.caption(
-        "Lower entropy = sharper attention (focused on few tokens); higher = spread out. "
-        + explain.LATER_WEIGHT_TEXT.format(value=later)
-    )
-    left, right = st.columns(2)
-    prov = sel.provenance(layer=layer, head=head)
-    for col, weights, name, key in (
-        (left, w_normal, "normal", "attn_w_normal"),
-        (right, w_changed, label, "attn_w_whatif"),
-    ):
-        with col:
-            values = weights.float().numpy()
-            fig = heatmap(values, labels, labels, title=f"Attention weights ({name})", kind="weights", provenance=prov)
-            show_figure(fig, matrix_frame(values, labels, labels), f"weights_{key}_L{layer}_H{head}", key=key)
-    diff = explain.weight_change(normal, changed, layer, head).float().numpy()
-    fig = heatmap(
-        diff, labels, labels, title=f"Difference: {label} minus normal", kind="values", provenance=prov, decimals=3
-    )
-    show_figure(fig, matrix_frame(diff, labels, labels), f"weights_diff_L{layer}_H{head}", key="attn_w_diff")
-    st.markdown("**Next-token prediction after the whole sentence: top 5 before and after**")
-    left, right = st.columns(2)
-    for col, trace, name, key in (
-        (left, normal, "normal", "attn_next_normal"),
-        (right, changed, label, "attn_next_whatif"),
-    ):
-        frame = next_token_frame(sel, trace)
-        with col:
-            fig = bar_chart(
-                list(frame["token"]),
-                list(frame["probability"]),
-                title=f"Next token ({name})",
-                provenance=sel.provenance(),
-            )
-            show_figure(fig, frame, f"next_token_{key}", key=key)
-
-
-def main() -> None:
-    st.title("Attention, step by step")
-    sel = shell.require_tokens(shell.sidebar())
-    if sel is None:
+def show_step(step: explain.Step, trace: Trace, sel: shell.Selection, layer: int, head: int) -> None:
+    index = explain.STEP_IDS.index(step.id)
+    where = f"layer {layer}, head {head}" if step.per_head else f"layer {layer}, all heads"
+    st.subheader(f"Step {index + 1} of {N_STEPS} · {step.title} ({where})")
+    if presenter.is_presenting():  # the figure first, beside its explanation: one projector screen
+        figure_col, notes_col = st.columns([3, 2])
+        with figure_col:
+            step_figure(step, trace, sel, layer, head)
+        with notes_col:
+            step_notes(step, trace, sel)
         return
-    cfg = sel.loaded.model.config
+    step_notes(step, trace, sel)
+    if step.square:
+        read_it_like_this()
+    step_figure(step, trace, sel, layer, head)
+
+
+def what_if_switches() -> tuple[bool, bool]:
+    """The what-if switches, kept in the URL (no_scale=1, no_mask=1) so a shared link shows the same."""
+    with st.expander("What if…? Switch off a part of attention and see what changes", expanded=False):
+        no_scale = st.toggle("No scaling (do not divide the scores by √d_k)", **state.bind("no_scale", clamp=bool))
+        no_mask = st.toggle("No causal mask (let tokens see later tokens)", **state.bind("no_mask", clamp=bool))
+    return no_scale, no_mask
+
+
+def layer_and_head(n_layer: int, n_head: int) -> tuple[int, int]:
     left, right = st.columns(2)
     with left:
-        layer = index_picker("Layer", "layer", cfg.n_layer)
+        layer = index_picker("Layer", "layer", n_layer)
     with right:
-        head = index_picker("Head", "head", cfg.n_head)
-    step = step_controls()
-    with st.expander("What if…? Switch off a part of attention and see what changes", expanded=False):
-        no_scale = st.toggle("No scaling (do not divide the scores by √d_k)", key=WHAT_IF_KEYS[0])
-        no_mask = st.toggle("No causal mask (let tokens see later tokens)", key=WHAT_IF_KEYS[1])
+        head = index_picker("Head", "head", n_head)
+    return layer, head
+
+
+def model_caption(sel: shell.Selection) -> None:
+    cfg = sel.loaded.model.config
     st.caption(
         f"{md_escape(sel.model_label)} · {len(sel.pieces)} tokens · {cfg.n_layer} layers × {cfg.n_head} heads · "
         f"d_k = {cfg.head_size} · C = {cfg.n_embd}"
     )
+
+
+def main() -> None:
+    presenting = presenter.is_presenting()
+    if not presenting:
+        st.title("Attention, step by step")
+    sel = shell.require_tokens(shell.sidebar())
+    if sel is None:
+        return
+    cfg = sel.loaded.model.config
+    if not presenting:
+        layer_and_head(cfg.n_layer, cfg.n_head)
+    step = step_controls()
+    if not presenting:
+        what_if_switches()
+        model_caption(sel)
+    # While presenting, the pickers and switches sit below the figure; their values are the shared ones.
+    layer = explain.clamp_index(state.get("layer"), cfg.n_layer)
+    head = explain.clamp_index(state.get("head"), cfg.n_head)
+    no_scale, no_mask = bool(state.get("no_scale")), bool(state.get("no_mask"))
     try:
         normal = sel.trace()
         shown = sel.trace(scale=not no_scale, causal=not no_mask) if (no_scale or no_mask) else normal
@@ -183,6 +162,11 @@ def main() -> None:
         st.error(f"The model could not process this text: {md_escape(exc)}")
         return
     show_step(step, shown, sel, layer, head)
+    if presenting:
+        st.caption(lesson.where(lesson.index_of("attention", explain.STEP_IDS.index(step.id)) or 0))
+        layer_and_head(cfg.n_layer, cfg.n_head)
+        what_if_switches()
+        model_caption(sel)
     if shown is not normal:
         show_what_if(sel, normal, shown, layer, head)
     state.publish()

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import html
-
 import pandas as pd
 import streamlit as st
 import torch
 
 from gpt import MAX_GENERATION_WORK, SamplingSettings, generate, next_token_probs
 from gpt.interpret import generation_rows, shown_token, top_token_rows
-from ui import figures, shell, state
+from ui import chips, figures, lesson, shell, state
 from ui.models import generation_in_progress, generation_step
 from ui.render import csv_button, show_figure
 
 state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
+lesson.follow_pending("next_token")  # a lesson button pressed here may ask for another page
 
 MAX_GENERATE = 50  # tokens per click: keeps a shared classroom server responsive
 DEFAULT_SEED = 1337
@@ -96,19 +95,6 @@ def distribution(sel: shell.Selection, settings: SamplingSettings, shown: int) -
     )
 
 
-def generated_html(prompt: str, steps_text: list[str]) -> str:
-    """Prompt in grey, each generated token highlighted; all text escaped (never HTML)."""
-    shades = ("#fde68a", "#fcd34d")  # alternating, so neighbouring tokens stay apart
-    spans = "".join(
-        f'<span style="background:{shades[i % 2]};border-radius:3px;" title="step {i}">{html.escape(t)}</span>'
-        for i, t in enumerate(steps_text, start=1)
-    )
-    return (
-        '<div style="font-family:monospace;white-space:pre-wrap;line-height:1.6;">'
-        f'<span style="color:#6b7280">{html.escape(prompt)}</span>{spans}</div>'
-    )
-
-
 def run_generation(sel: shell.Selection, settings: SamplingSettings, n_new: int) -> None:
     """Generate and keep the result for this session; a request too big for the server gets a message."""
     # A compute slot per step, not per click: other students' requests get in between the steps.
@@ -146,7 +132,7 @@ def generation(sel: shell.Selection, settings: SamplingSettings) -> None:
 def show_generation(sel: shell.Selection, settings: SamplingSettings, steps: list) -> None:
     tokenizer = sel.loaded.tokenizer
     prompt = "".join(p.text for p in sel.pieces)
-    st.html(generated_html(prompt, [tokenizer.token_text(s.token_id) for s in steps]))
+    st.html(chips.generated_html(prompt, [tokenizer.token_text(s.token_id) for s in steps]))
     st.caption(f"Made with {settings_text(settings)}, seed {settings.seed}.")
     rows = pd.DataFrame(generation_rows(steps, tokenizer)).set_index("step")
     st.dataframe(rows, width="stretch", height=min(400, 40 + 35 * len(rows)))
@@ -178,14 +164,17 @@ def show_generation(sel: shell.Selection, settings: SamplingSettings, steps: lis
     csv_button(rows, "generation", key="csv_generation", label="Download all steps (CSV)")
 
 
-def main() -> None:
-    st.title("5 · Next token")
+def intro() -> None:
     st.write(
         "After the last layer, the vector at each position is compared with every token's embedding, giving one "
         "score (logit) per vocabulary entry. Softmax turns the scores into probabilities for the **next** token. "
         "Sampling settings reshape that distribution before a token is drawn."
     )
     st.latex(r"P(\text{token}_j) = \frac{e^{z_j / T}}{\sum_k e^{z_k / T}}")
+
+
+def main() -> None:
+    lesson.page_header("next_token", "5 · Next token", intro)
     sel = shell.require_tokens(shell.sidebar())
     if sel is None:
         return

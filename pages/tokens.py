@@ -7,12 +7,13 @@ import streamlit as st
 
 from gpt import DEFAULT_CORPUS, ENDOFTEXT, UNK, TokenPiece, get_tokenizer
 from gpt.interpret import compare_tokenizers, corpus_tokenizer, count_words, token_table_rows
-from ui import figures, shell, state
+from ui import figures, lesson, shell, state
 from ui.chips import show_chips
 from ui.render import csv_button, show_figure
 from ui.text import md_escape
 
 state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
+lesson.follow_pending("tokens")  # a lesson button pressed here may ask for another page
 
 COMPARE_CHIPS = 150  # chips per column in the side-by-side comparison
 RARE_WORD_DEFAULT = "someunknownPlace"
@@ -140,12 +141,15 @@ def token_table(sel: shell.Selection) -> None:
     )
 
 
-def main() -> None:
-    st.title("1 · Tokens")
+def intro() -> None:
     st.write(
         "A language model never sees letters. The text is first cut into **tokens**, and each token is replaced "
         "by an integer **ID**, its index in the vocabulary. Everything later works on these IDs."
     )
+
+
+def main() -> None:
+    lesson.page_header("tokens", "1 · Tokens", intro)
     sel = shell.require_tokens(shell.sidebar())
     if sel is not None:
         model_tokens(sel)

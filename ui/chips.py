@@ -74,3 +74,16 @@ def show_chips(
         return
     # st.html, not st.markdown: no Markdown/LaTeX pass over user text ("*", "$" stay literal).
     st.html(chips_html(pieces, show_ids, max_chips, unknown_as, tokenizer))
+
+
+def generated_html(prompt: str, steps_text: list[str]) -> str:
+    """Prompt in grey, each generated token highlighted; all text escaped (never HTML)."""
+    shades = ("#fde68a", "#fcd34d")  # alternating, so neighbouring tokens stay apart
+    spans = "".join(
+        f'<span style="background:{shades[i % 2]};border-radius:3px;" title="step {i}">{html.escape(t)}</span>'
+        for i, t in enumerate(steps_text, start=1)
+    )
+    return (
+        '<div style="font-family:monospace;white-space:pre-wrap;line-height:1.6;">'
+        f'<span style="color:#6b7280">{html.escape(prompt)}</span>{spans}</div>'
+    )

@@ -12,10 +12,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-# Diverging for scores (sign matters), sequential for weights and probabilities.
-SCORES_SCALE = "RdBu_r"
-WEIGHTS_SCALE = "Blues"
-MASKED_COLOUR = "rgba(160,160,160,0.35)"
+from ui.palettes import MASKED, SCORES, VALUES, WEIGHTS, palette, scale_for
+
+# Every heatmap trace carries what it shows in ``meta``; ``ui.palettes.apply_palette`` recolours
+# them for the chosen palette. Built with the default palette, so a figure is complete on its own.
+DEFAULT_LOOK = palette("")
 MAX_CELL_TEXT = 24  # above this many rows or columns, numbers go to hover only
 MAX_TICKS = 64  # above this many rows or columns, only every k-th label is written (hover names every cell)
 # Above this many cells the hover names a cell by its row and column numbers instead of both tokens:
@@ -70,13 +71,13 @@ def heatmap(
     colour: dict[str, object]
     if kind == "weights":
         colour = {
-            "colorscale": WEIGHTS_SCALE,
+            "colorscale": scale_for(WEIGHTS, DEFAULT_LOOK),
             "zmin": 0.0,
             "zmax": max(1e-9, float(finite.max())) if finite.size else 1,
         }
     else:
         bound = float(np.abs(finite).max()) if finite.size else 1.0
-        colour = {"colorscale": SCORES_SCALE, "zmid": 0.0, "zmin": -bound, "zmax": bound}
+        colour = {"colorscale": scale_for(kind, DEFAULT_LOOK), "zmid": 0.0, "zmin": -bound, "zmax": bound}
     rows, cols = values.shape
     show_text = rows <= MAX_CELL_TEXT and cols <= MAX_CELL_TEXT
     ylabels = [safe_label(str(label)) for label in row_labels]
@@ -95,6 +96,7 @@ def heatmap(
             texttemplate=f"%{{z:.{decimals}f}}" if show_text else None,
             hovertemplate=f"{hover_cell}<br>value: %{{z:.{max(decimals, 4)}f}}<extra></extra>",
             hoverongaps=False,
+            meta=kind if kind in (WEIGHTS, SCORES) else VALUES,
             **hover_data,
             **colour,
         )
@@ -106,7 +108,8 @@ def heatmap(
                 z=np.where(masked, 1.0, np.nan).astype(np.float32),
                 x=list(range(cols)),
                 y=list(range(rows)),
-                colorscale=[[0, MASKED_COLOUR], [1, MASKED_COLOUR]],
+                colorscale=scale_for(MASKED, DEFAULT_LOOK),
+                meta=MASKED,
                 showscale=False,
                 hovertemplate=f"{hover_cell}<br>masked (future token): −∞<extra></extra>",
                 hoverongaps=False,
@@ -204,17 +207,39 @@ def scatter_2d(
     return _layout(fig, title, provenance, 420)
 
 
+GRID_TOP_PX = 110  # title and "head k" labels above the tiles
+GRID_SIDE_PX = 190  # "layer k" labels and the colour bar beside them
+
+
+def grid_height(n_layers: int, n_heads: int, width_px: int = 930, most_px: int = 640) -> tuple[int, int]:
+    """(figure height, tile size) in px: square tiles as large as ``width_px`` allows, the whole grid within
+    ``most_px`` (one projector screen below the page's header), never under 60 px."""
+    tile = min((width_px - GRID_SIDE_PX) // max(1, n_heads), (most_px - GRID_TOP_PX) // max(1, n_layers), 180)
+    tile = max(60, tile)
+    return GRID_TOP_PX + 10 + tile * n_layers, tile
+
+
+def tile_centre(index: int, t: int) -> float:
+    """Where tile ``index`` (a head across, a layer down) has its centre, in grid cells."""
+    return index * (t + 1) + (t - 1) / 2
+
+
 def head_grid(
     weights: np.ndarray,
     *,
     title: str,
     provenance: Mapping[str, object] | None = None,
     selected: tuple[int, int] | None = None,
+    first_layer: int = 0,
+    hover: Sequence[Sequence[str]] | None = None,
 ) -> go.Figure:
-    """Every head's attention pattern as one tiled image: weights (layers, heads, t, t), rows = layers.
+    """Every head's attention pattern as one tiled image: weights (layers, heads, t, t), rows = layers
+    (numbered from ``first_layer``).
 
-    One heatmap with blank gaps between tiles draws much faster than one subplot per head
-    (GPT-2 has 144 heads); ``selected`` (layer, head) gets a red frame.
+    One heatmap with blank gaps between tiles draws much faster than one subplot per head (GPT-2 has
+    144 heads). A transparent point at each tile's centre makes a tile clickable: with hover
+    distance unbounded, a click anywhere on a tile picks its nearest centre, its own; ``hover[l][h]``
+    is that head's hover text. ``selected`` (layer, head) gets a red frame.
     """
     weights = np.asarray(weights, dtype=np.float32)
     n_layer, n_head, t, _ = weights.shape
@@ -223,41 +248,69 @@ def head_grid(
     for layer in range(n_layer):
         for head in range(n_head):
             tiled[layer * step : layer * step + t, head * step : head * step + t] = weights[layer, head]
-    centres = [i * step + (t - 1) / 2 for i in range(max(n_layer, n_head))]
     fig = go.Figure(
         go.Heatmap(
             z=tiled,
-            colorscale=WEIGHTS_SCALE,
+            colorscale=scale_for(WEIGHTS, DEFAULT_LOOK),
+            meta=WEIGHTS,
             zmin=0.0,
             zmax=1.0,
-            hoverongaps=False,
-            hovertemplate="weight %{z:.3f}<extra></extra>",
+            hoverinfo="skip",
             colorbar={"title": "weight"},
         )
     )
+    heads = [(layer, head) for layer in range(n_layer) for head in range(n_head)]
+    names = [f"layer {first_layer + layer} · head {head}" for layer, head in heads]
+    texts = [hover[layer][head] if hover else "" for layer, head in heads]
+    fig.add_trace(
+        go.Scatter(
+            x=[tile_centre(head, t) for _, head in heads],
+            y=[tile_centre(layer, t) for layer, _ in heads],
+            mode="markers",
+            marker={"size": 1, "opacity": 0},
+            customdata=[[first_layer + layer, head] for layer, head in heads],
+            hovertext=[f"{safe_label(n)}<br>{safe_label(x)}" if x else safe_label(n) for n, x in zip(names, texts)],
+            hovertemplate="%{hovertext}<br>click to enlarge<extra></extra>",
+            showlegend=False,
+        )
+    )
     fig.update_xaxes(
-        tickvals=centres[:n_head], ticktext=[f"head {h}" for h in range(n_head)], side="top", showgrid=False
+        tickvals=[tile_centre(h, t) for h in range(n_head)],
+        ticktext=[f"head {h}" for h in range(n_head)],
+        side="top",
+        showgrid=False,
+        zeroline=False,
+        range=[-0.5, n_head * step - 1.5],
     )
     fig.update_yaxes(
-        tickvals=centres[:n_layer],
-        ticktext=[f"layer {i}" for i in range(n_layer)],
+        tickvals=[tile_centre(i, t) for i in range(n_layer)],
+        ticktext=[f"layer {first_layer + i}" for i in range(n_layer)],
         autorange="reversed",
         showgrid=False,
+        zeroline=False,
         scaleanchor="x",
     )
-    if selected is not None:
-        layer, head = selected
+    if selected is not None and 0 <= selected[0] - first_layer < n_layer:
+        layer, head = selected[0] - first_layer, selected[1]
         fig.add_shape(
             type="rect",
             x0=head * step - 0.5,
             x1=head * step + t - 0.5,
             y0=layer * step - 0.5,
             y1=layer * step + t - 0.5,
-            line={"color": "#d62728", "width": 3},
+            line={"color": "#d62728", "width": 4},
         )
-    _layout(fig, title, provenance, max(400, 150 + 90 * n_layer))
-    # the "head k" labels sit on top, under the title: keep the title above them
-    fig.update_layout(margin_t=110, title={"y": 1.0, "yref": "container", "yanchor": "top", "pad": {"t": 12}})
+    _layout(fig, title, provenance, grid_height(n_layer, n_head)[0])
+    # the "head k" labels sit on top, under the title: keep the title above them. Clicks select a head
+    # (no box or lasso); nearest-point hover over any distance makes the whole tile the target.
+    fig.update_layout(
+        margin_t=GRID_TOP_PX,
+        title={"y": 1.0, "yref": "container", "yanchor": "top", "pad": {"t": 12}},
+        hovermode="closest",
+        hoverdistance=-1,
+        clickmode="event+select",
+        dragmode=False,
+    )
     return fig
 
 
@@ -281,40 +334,3 @@ def histogram(
     fig.update_xaxes(title=x_title)
     fig.update_yaxes(title="density")
     return _layout(fig, title, provenance, 380)
-
-
-# Plotly's default colour cycle, so the train and val curves of one run share a colour.
-RUN_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
-
-
-def loss_curves(
-    runs: Mapping[str, Mapping[str, tuple[Sequence[float], Sequence[float]]]],
-    *,
-    title: str,
-    provenance: Mapping[str, object] | None = None,
-) -> go.Figure:
-    """Training curves: per run, "train" as a thin line and "val" as a dashed line with markers,
-    both in the run's colour. ``runs``: {run name: {"train": (iters, losses), "val": (iters, losses)}}."""
-    fig = go.Figure()
-    for i, (name, curves) in enumerate(runs.items()):
-        colour = RUN_COLOURS[i % len(RUN_COLOURS)]
-        label = safe_label(name)
-        if "train" in curves:
-            xs, ys = curves["train"]
-            fig.add_trace(
-                go.Scatter(x=list(xs), y=list(ys), mode="lines", name=f"{label} · train", line={"color": colour})
-            )
-        if "val" in curves:
-            xs, ys = curves["val"]
-            fig.add_trace(
-                go.Scatter(
-                    x=list(xs),
-                    y=list(ys),
-                    mode="lines+markers",
-                    name=f"{label} · val",
-                    line={"color": colour, "dash": "dash"},
-                )
-            )
-    fig.update_xaxes(title="training step")
-    fig.update_yaxes(title="cross-entropy loss (nats)")
-    return _layout(fig, title, provenance, 400)

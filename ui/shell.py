@@ -19,7 +19,7 @@ from gpt import (
     pretrained,
     visible,
 )
-from gpt.interpret import shown_token
+from gpt.interpret import explain, shown_token
 from ui import state, teacher
 from ui.models import TraceTooLargeError, get_model, get_trace
 from ui.text import md_code, md_escape
@@ -39,6 +39,8 @@ class Selection:
     sentence: str
     pieces: list[TokenPiece]  # tokens that go into the model (after truncation)
     total_tokens: int  # tokens the whole sentence has (before truncation)
+    period: int | None = None  # set when a random sequence shown twice replaces the sentence (induction)
+    seed: int | None = None  # that sequence's seed
 
     @property
     def token_ids(self) -> tuple[int, ...]:
@@ -177,16 +179,45 @@ def _read_as(pieces: list[TokenPiece], tokenizer: Tokenizer) -> str:
     return "The model reads them as: " + "; ".join(pairs) + (" …" if len(ids) > 8 else "") + "."
 
 
-def sidebar() -> Selection | None:
-    """Draw the shared sidebar and return the selection, or None (with a message) if unusable."""
+def use_repeated(seed: int | None) -> None:
+    """Replace the sentence by the random sequence ``seed`` shown twice (None: back to the sentence)."""
+    state.put("repeat", seed)
+
+
+def _repeated(loaded: LoadedModel, seed: int) -> tuple[list[TokenPiece], int]:
+    """The induction test input: random tokens, then the same tokens again; and its period."""
+    tok = loaded.tokenizer
+    ids, period = explain.induction_sequence(tok.vocab_size, loaded.model.config.block_size, seed=seed)
+    pieces, offset = [], 0
+    for token_id in ids:
+        text = tok.token_text(token_id)
+        pieces.append(TokenPiece(token_id, text, offset, offset + len(text)))
+        offset += len(text)
+    return pieces, period
+
+
+def _sentence_box() -> None:
+    binding = state.bind("sentence", clamp=lambda s: clean_text(str(s)[:MAX_SENTENCE_CHARS]))
+    copy_back = binding["on_change"]
+
+    def typed() -> None:  # typing a sentence ends the repeated-sequence test
+        copy_back()
+        state.put("repeat", None)
+
     st.sidebar.text_area(
         "Sentence",
         height=90,
         max_chars=MAX_SENTENCE_CHARS,
         help="Every page shows what the model does with this text. The link in the address bar keeps it.",
         # clean_text: an unpaired surrogate (set through the API or session) cannot be sent to the browser.
-        **state.bind("sentence", clamp=lambda s: clean_text(str(s)[:MAX_SENTENCE_CHARS])),
+        key=binding["key"],
+        on_change=typed,
     )
+
+
+def sidebar() -> Selection | None:
+    """Draw the shared sidebar and return the selection, or None (with a message) if unusable."""
+    _sentence_box()
     # One scan per rerun: listing the models walks the demo, GPT-2 and every run folder on disk.
     labels = {e.model_id: e.label for e in available_models()}
     model_id = _model_picker(labels)
@@ -198,6 +229,11 @@ def sidebar() -> Selection | None:
         st.error("The selected model cannot be loaded; pick another one in the sidebar.")
         return None
     sentence = str(state.get("sentence"))
+    seed = state.get("repeat")
+    if isinstance(seed, int) and loaded.model.config.block_size >= 2:
+        pieces, period = _repeated(loaded, seed)
+        state.publish()
+        return Selection(model_id, labels.get(model_id, model_id), loaded, sentence, pieces, len(pieces), period, seed)
     pieces = loaded.tokenizer.pieces(sentence)
     context = loaded.model.config.block_size
     kept = pieces[:context]
@@ -206,10 +242,30 @@ def sidebar() -> Selection | None:
     return Selection(model_id, labels.get(model_id, model_id), loaded, sentence, kept, len(pieces))
 
 
+def repeated_banner(sel: Selection) -> None:
+    """Say that the repeated sequence replaces the sentence, with the way back and another draw."""
+    if sel.seed is None:
+        return
+    st.info(
+        f"Showing a **random sequence of {sel.period} tokens, repeated** (seed {sel.seed}) instead of your "
+        "sentence. Induction heads light up on a stripe just off the diagonal in the second half."
+    )
+    a, b, _ = st.columns([2, 2, 3])
+    a.button("Back to my sentence", icon=":material/undo:", on_click=use_repeated, args=(None,), key="repeat_back")
+    b.button(
+        "Another random sequence",
+        icon=":material/casino:",
+        on_click=use_repeated,
+        args=(sel.seed + 1,),
+        key="repeat_again",
+    )
+
+
 def require_tokens(selection: Selection | None) -> Selection | None:
     """Stop a page politely when there is nothing to show (no model, or an empty sentence)."""
     if selection is None:
         return None
+    repeated_banner(selection)
     if not selection.pieces:
         st.info("Type a sentence in the sidebar to see what the model does with it.")
         return None

@@ -19,6 +19,12 @@ from ui import server_guards
 DEFAULT_SENTENCE = "The quick brown fox jumps over the lazy dog"
 DEFAULT_MODEL = "demo:shakespeare-char"
 
+
+def flag(text: str) -> bool:
+    """A switch from a URL: present=1 (also true/yes/on)."""
+    return text.strip().lower() in ("1", "true", "yes", "on")
+
+
 # key -> (default, parser from a URL string). Values are kept 0-based like the code's indexes;
 # the URL's step counts from 1, as the page's "Step n of 11" does.
 SHARED: dict[str, tuple[Any, Callable[[str], Any]]] = {
@@ -27,8 +33,15 @@ SHARED: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "layer": (0, int),
     "head": (0, int),
     "step": (0, int),
+    "no_scale": (False, flag),  # the attention page's what-if switches
+    "no_mask": (False, flag),
+    "present": (False, flag),  # presenter mode (ui/presenter.py)
+    "palette": ("viridis", str),  # a key of ui.palettes.PALETTES
+    "repeat": (None, int),  # a seed: a random token sequence shown twice replaces the sentence (induction)
 }
 URL_OFFSET = {"step": 1}  # added when written to the URL, taken off when read from it
+# Left out of the URL while they have their default value: a link stays short and readable.
+OMITTED_WHEN_DEFAULT = ("no_scale", "no_mask", "present", "palette", "repeat")
 MAX_URL_SENTENCE = 2000  # characters of the sentence put into the URL
 
 
@@ -109,17 +122,29 @@ def bind(key: str, clamp: Callable[[Any], Any] | None = None) -> dict[str, Any]:
     return {"key": widget_key, "on_change": copy_back}
 
 
-def publish() -> None:
-    """Write the shared values into the URL so the current view can be shared as a link."""
-    params = {}
-    for key in SHARED:
+def _url_text(key: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if key in URL_OFFSET and isinstance(value, int):
+        value += URL_OFFSET[key]
+    text = str(value)
+    return text[:MAX_URL_SENTENCE] if key == "sentence" else text
+
+
+def publish(keys: tuple[str, ...] = tuple(SHARED)) -> None:
+    """Write the shared values ``keys`` into the URL so the current view can be shared as a link."""
+    params, dropped = {}, []
+    for key in keys:
         value = st.session_state.get(key)
+        if key in OMITTED_WHEN_DEFAULT and value == SHARED[key][0]:
+            dropped.append(key)
+            continue
         if value is None:
             continue
-        if key in URL_OFFSET and isinstance(value, int):
-            value += URL_OFFSET[key]
-        text = str(value)
-        params[key] = text[:MAX_URL_SENTENCE] if key == "sentence" else text
+        params[key] = _url_text(key, value)
+    for key in dropped:
+        if key in st.query_params:
+            del st.query_params[key]
     current = {k: st.query_params.get(k) for k in params}
     if current != params:
         st.query_params.update(params)

@@ -24,9 +24,16 @@ from gpt.interpret.analysis import (
     top_token_rows,
     training_facts,
 )
-from gpt.interpret.head_scores import entropy, head_scores, max_entropy, repeated_random_tokens
+from gpt.interpret.head_scores import (
+    INDUCTION_HEAD_MIN_SCORE,
+    entropy,
+    head_scores,
+    max_entropy,
+    repeated_random_tokens,
+)
 
 __all__ = [
+    "INDUCTION_HEAD_MIN_SCORE",
     "compare_tokenizers",
     "corpus_tokenizer",
     "cosine_similarity_matrix",

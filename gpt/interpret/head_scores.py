@@ -10,6 +10,11 @@ import math
 
 import torch
 
+# A head counts as an induction head from this induction score on: on the repeated sequence it
+# then puts at least 0.4 of its attention on the one right token (the value TransformerLens's
+# induction demos use; a head spreading its attention evenly scores below 1/period).
+INDUCTION_HEAD_MIN_SCORE = 0.4
+
 
 def previous_token_score(weights: torch.Tensor) -> torch.Tensor:
     """Mean weight each query puts on the token just before it (queries 1..T-1)."""

@@ -86,7 +86,7 @@ def test_previous_and_next_buttons_walk_the_steps_within_bounds() -> None:
     at = open_page(step=len(explain.STEPS))
     next_button = next(b for b in at.button if b.label.startswith("Next"))
     assert next_button.disabled
-    prev_button = next(b for b in at.button if b.label.endswith("Previous"))
+    prev_button = next(b for b in at.button if b.label == "Back")
     prev_button.click().run()
     assert at.session_state["step"] == len(explain.STEPS) - 2
     assert "Concatenate" in at.subheader[0].value
@@ -127,7 +127,7 @@ def test_scaling_step_states_d_k_and_its_square_root() -> None:
 def test_no_mask_puts_weight_above_the_diagonal_and_changes_the_prediction() -> None:
     at = open_page(step=URL_STEP["attn_weights"])
     assert above_diagonal(z(at)).max() == 0
-    at.toggle(key="attn_no_mask").set_value(True).run()
+    at.toggle(key="w_no_mask").set_value(True).run()
     assert not at.exception
     assert above_diagonal(z(at)).min() > 0  # every future cell now gets some weight
     normal, changed = z(at, "attn_w_normal"), z(at, "attn_w_whatif")
@@ -140,7 +140,7 @@ def test_no_mask_puts_weight_above_the_diagonal_and_changes_the_prediction() -> 
 
 def test_no_scaling_makes_the_same_head_sharper() -> None:
     at = open_page(step=URL_STEP["attn_weights"], layer=0, head=1)
-    at.toggle(key="attn_no_scale").set_value(True).run()
+    at.toggle(key="w_no_scale").set_value(True).run()
     normal, changed = z(at, "attn_w_normal"), z(at, "attn_w_whatif")
     assert row_entropy(changed) < row_entropy(normal)
     scaled = z(at)  # the walk-through now shows the unscaled weights too

@@ -41,7 +41,7 @@ def expected_top5(scale: bool, causal: bool) -> list[str]:
     return [f"{rank}. {t}" for rank, t in enumerate(tokens, start=1)]
 
 
-@pytest.mark.parametrize("switch", ["attn_no_mask", "attn_no_scale"])
+@pytest.mark.parametrize("switch", ["w_no_mask", "w_no_scale"])
 def test_what_if_next_token_bars_are_categories_named_like_the_tokens(switch: str) -> None:
     at = helpers.open_page("attention", model=MODEL, sentence=SENTENCE, step=WEIGHTS_STEP)
     at.toggle(key=switch).set_value(True).run()
@@ -49,7 +49,7 @@ def test_what_if_next_token_bars_are_categories_named_like_the_tokens(switch: st
     charts = bar_charts(at)
     assert set(charts) == {"attn_next_normal", "attn_next_whatif"}
     normal = expected_top5(True, True)
-    changed = expected_top5(switch != "attn_no_scale", switch != "attn_no_mask")
+    changed = expected_top5(switch != "w_no_scale", switch != "w_no_mask")
     assert categories(charts["attn_next_normal"]) == normal
     assert categories(charts["attn_next_whatif"]) == changed
     assert normal[0] == changed[0] == "1. ·"  # the real top token, a space, is there and visible

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from gpt.interpret import INDUCTION_HEAD_MIN_SCORE
 from tests.app.test_attention_page import BAD_INPUTS, chart, z
 from tests.app.test_attention_page import open_page as open_attention_or_heads
 from tests.helpers import decode_array
@@ -62,7 +63,7 @@ def test_head_table_has_every_head_and_sorts_by_the_chosen_score() -> None:
 
 def test_repeated_sequence_button_reveals_induction_scores_and_can_go_back() -> None:
     at = open_page()
-    next(b for b in at.button if b.label.startswith("Build a repeated")).click().run()
+    at.button(key="heads_repeat").click().run()
     assert not at.exception
     assert "repeated" in at.info[0].value
     table = head_table(at)
@@ -95,3 +96,27 @@ def test_bad_input_never_shows_a_traceback(name: str) -> None:
     labels = chart(at, "heads_selected")["layout"]["yaxis"]["ticktext"]
     assert labels and all("<" not in label for label in labels)
     assert len(head_table(at)) == N_LAYER * N_HEAD
+
+
+def test_induction_test_says_when_no_head_qualifies_and_names_the_threshold() -> None:
+    at = open_page()
+    at.button(key="heads_repeat").click().run()
+    verdict = " ".join(str(w.value) for w in at.warning) + " ".join(str(s.value) for s in at.success)
+    best = head_table(at)["induction"].max()
+    if best < INDUCTION_HEAD_MIN_SCORE:  # the untrained model: no head can pass
+        assert "No head of this model is an induction head" in verdict
+        assert f"{best:.3f}" in verdict and f"{INDUCTION_HEAD_MIN_SCORE:.2f}" in verdict and "GPT-2" in verdict
+    else:
+        assert "Induction heads found" in verdict
+
+
+def test_open_in_step_by_step_from_the_repeated_sequence_opens_that_sequence() -> None:
+    at = open_page()
+    at.button(key="heads_repeat").click().run()
+    repeated = chart(at, "heads_selected")["layout"]["yaxis"]["ticktext"]
+    at.button(key="heads_open_steps").click().run()
+    assert not at.exception
+    assert at.subheader[0].value.startswith("Step 8 of 11")
+    assert chart(at, "attn_step")["layout"]["yaxis"]["ticktext"] == repeated  # the same 50 tokens
+    assert at.query_params["repeat"] == "0"  # a shared link keeps the sequence
+    assert any("random sequence of 25 tokens, repeated" in str(i.value) for i in at.info)  # and says so

@@ -86,15 +86,18 @@ def test_pca_map_and_position_switch() -> None:
     assert not at.exception
     fig = figure_by_title(at, "PCA of token embeddings")
     xs, ys = decode_array(fig["data"][0]["x"]), decode_array(fig["data"][0]["y"])
-    assert list(fig["data"][0]["text"]) == ["0: a", "1: b", "2: a", "3: b"]
-    # The same token has the same embedding: same point on the map.
+    # The same token has the same embedding: same point on the map, one label, every position in the hover.
     assert (xs[0], ys[0]) == pytest.approx((xs[2], ys[2]))
     assert (xs[0], ys[0]) != pytest.approx((xs[1], ys[1]))
+    assert list(fig["data"][0]["text"]) == ["a", "b", "", ""]
+    assert list(fig["data"][0]["hovertext"]) == ["0, 2: a", "1, 3: b", "0, 2: a", "1, 3: b"]
     at.radio(key="emb_pca_vectors").set_value("token + position (input to layer 0)").run()
     fig = figure_by_title(at, "PCA of token + position")
     xs, ys = decode_array(fig["data"][0]["x"]), decode_array(fig["data"][0]["y"])
     assert (xs[0], ys[0]) != pytest.approx((xs[2], ys[2]))  # positions pull the two a's apart
-    cosine = _z(figure_by_title(at, "Cosine similarity"))
+    assert list(fig["data"][0]["hovertext"]) == ["0: a", "1: b", "2: a", "3: b"]
+    at.radio(key="emb_similarity_vectors").set_value("token + position (input to layer 0)").run()
+    cosine = _z(figure_by_title(at, "Cosine similarity of token + position"))
     np.testing.assert_allclose(np.diag(cosine), np.ones(4), atol=1e-3)
 
 

@@ -82,6 +82,11 @@ def test_each_lesson_page_fits_a_projector(streamlit_server, browser, viewport) 
     assert elsewhere == [], f"requests that left the local server: {elsewhere[:5]}"
 
 
+def url_has(page, text: str) -> None:
+    """Wait until the address bar contains ``text`` (Streamlit rewrites the query without a page load)."""
+    page.wait_for_function("t => window.location.href.includes(t)", arg=text, timeout=30_000)
+
+
 def step_heading(page) -> str:
     return page.get_by_role("heading", name=re.compile(r"^Step \d+ of 11")).first.inner_text()
 
@@ -138,3 +143,27 @@ def test_clicking_a_heads_grid_tile_selects_that_head(streamlit_server, browser)
     assert page.get_by_text("Layer 2, head 1: attention weights").count() >= 1
     assert re.search(r"[?&]layer=2", page.url) and re.search(r"[?&]head=1", page.url)
     no_exception(page, "tile click")
+
+
+def test_the_sidebar_switch_turns_presenter_mode_on_and_puts_it_in_the_link(streamlit_server, browser) -> None:
+    page = browser.new_page(viewport=PROJECTORS[1])
+    page.goto(f"{streamlit_server.url}/attention?model={MODEL}")
+    wait_for_app(page)
+    assert page.get_by_role("button", name=re.compile(r"^Back")).count() == 1  # Back/Next, without the lesson
+    body = page.locator("[data-testid=stMain] [data-testid=stMarkdownContainer] p").first
+    assert font_px(body) < 20
+    sidebar = page.locator("[data-testid=stSidebar]")
+    sidebar.get_by_text("Display").click()
+    page.wait_for_timeout(500)  # the expander opens
+    sidebar.get_by_role("combobox", name="Colours").click()
+    page.get_by_role("option").filter(has_text="High contrast").click()
+    url_has(page, "palette=contrast")
+    wait_for_app(page)
+    sidebar.get_by_text("Presenter mode").click()
+    url_has(page, "present=1")
+    wait_for_app(page)
+    expect(page.get_by_text(re.compile(r"Lesson \d+ of 15"))).to_be_visible()
+    assert font_px(page.locator("[data-testid=stMain] [data-testid=stMarkdownContainer] p").first) >= 20
+    assert sidebar.get_attribute("data-collapsed") == "true"  # out of the way at once
+    assert "palette=contrast" in page.url
+    no_exception(page, "presenter switch")

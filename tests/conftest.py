@@ -50,6 +50,19 @@ def isolated_runs_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
     return path
 
 
+@pytest.fixture(scope="session")
+def speed_choices_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One file of measured speed choices for the whole session (gpt.train.tuning): each tiny model
+    shape is timed once, not once per test, and the developer's own file is never touched."""
+    return tmp_path_factory.mktemp("speed") / "speed-choices.json"
+
+
+@pytest.fixture(autouse=True)
+def isolated_speed_choices(speed_choices_file: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ATTN_EXPLORER_SPEED_CACHE", str(speed_choices_file))
+    return speed_choices_file
+
+
 @pytest.fixture(autouse=True)
 def local_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Page tests see a localhost server (as .streamlit/config.toml sets) wherever pytest runs from.

@@ -111,9 +111,10 @@ def _measured_caption(probe: ProbeResult, settings: TrainSettings, device: str) 
         measured += f", timed with batch {probe.batch_measured} and scaled up to {settings.batch_size}"
     peak = f", peak GPU memory {format_bytes(probe.peak_memory_bytes)}" if probe.peak_memory_bytes else ""
     note = " (a run is training on this device, so it may be faster alone)" if _device_busy(device) else ""
+    choice = f" The run trains with {md_escape(probe.speed_choice)}." if probe.speed_choice else ""
     st.caption(
         f"Measured on {device}{note}: {measured}{peak}, the median of {probe.steps_timed} real training steps "
-        f"of this model; evaluations included in the total."
+        f"of this model; evaluations included in the total.{choice}"
     )
 
 

@@ -38,9 +38,11 @@ from gpt.runs.layout import (
 )
 from gpt.runs.writer import RunFiles, RunRecorder, resume_space_needed
 from gpt.train.data import DataError, check_fits, load_splits, read_corpus, split_ids
-from gpt.train.device import choose_threads, resolve_bf16, resolve_device
+from gpt.train.device import resolve_device
+from gpt.train.presets import PRESETS_BY_COMMAND_NAME
 from gpt.train.settings import FIXED_ON_RESUME, SettingsError, TrainSettings, add_arguments, flag_name
 from gpt.train.trainer import Distributed, Trainer, TrainResult
+from gpt.train.tuning import apply_choice, tuned_choice
 
 
 class UsageError(ValueError):
@@ -57,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="lower this process's CPU priority by N (0-19); the app uses 10, so that the class's clicks "
         "come before training steps when the CPU is busy",
+    )
+    p.add_argument(
+        "--preset",
+        choices=list(PRESETS_BY_COMMAND_NAME),
+        help="start from one of the app's training presets; options given as well override its values",
     )
     p.add_argument("--out", help="run folder to write")
     p.add_argument("--resume", help="run folder to continue from its checkpoint (writes into the same folder)")
@@ -78,7 +85,12 @@ def gather_options(argv: Sequence[str]) -> tuple[TrainSettings, WorkerArgs, dict
     process's own arguments, and the checkpoint's sidecar when resuming."""
     given = vars(build_parser().parse_args(argv))
     process = {name: given.pop(name) for name in ("out", "resume", "parent_pid", "nice") if name in given}
+    preset_name = given.pop("preset", None)
     settings, meta = TrainSettings(), None
+    if preset_name is not None:
+        if "resume" in process:
+            raise UsageError("--preset starts a new run; a resumed run keeps its own settings (leave out --preset)")
+        settings = PRESETS_BY_COMMAND_NAME[preset_name].settings
     if "resume" in process:
         meta = read_meta(Path(process["resume"]) / CHECKPOINT_DIR)
         settings = TrainSettings.from_dict(meta.get("train_options") or {})
@@ -186,12 +198,14 @@ def run(
 
 def _run(settings, worker, meta, argv: Sequence[str], ddp: Distributed, stops: StopFlags, t_start: float) -> int:
     device = resolve_device(settings.device, ddp.enabled)
-    bf16 = resolve_bf16(settings.dtype, device)
     files = RunFiles(worker.out, device=str(device)) if ddp.is_main else None
     model, tokenizer, splits, text = build(settings, worker.resume, device)
     threads_before = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(choose_threads(settings.threads, ddp.world_size))
+    # "auto" threads / dtype: the fastest candidate measured for this model on this machine (remembered
+    # from the Train page's probe when it ran), never a guess from flags or the load average.
+    speed = tuned_choice(model.config, settings.batch_size, device, settings.threads, settings.dtype, ddp.world_size)
+    apply_choice(speed, device)
+    bf16 = speed.bf16
     recorder = None
     if files is not None:
         files.max_iters = settings.max_iters
@@ -200,7 +214,8 @@ def _run(settings, worker, meta, argv: Sequence[str], ddp: Distributed, stops: S
             files, tokenizer, settings.to_dict(), settings.probe, prompt, settings.sample_tokens, stops.reason
         )
         if meta is None:
-            resolved = {"device": str(device), "dtype": "bfloat16" if bf16 else "float32"}
+            resolved = {"device": str(device), "dtype": speed.dtype, "speed_choice": speed.describe()}
+            resolved |= {"threads": speed.threads} if device.type == "cpu" else {}
             files.write_run_json(list(argv), {**settings.to_dict(), **resolved})
     try:
         trainer = Trainer(model, settings, splits, device, recorder, ddp, bf16=bf16)

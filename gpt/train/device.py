@@ -88,18 +88,3 @@ def resolve_bf16(dtype: str, device: torch.device) -> bool:
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     return device.type == "cpu" and cpu_has_native_bf16()
-
-
-def choose_threads(requested: int, world_size: int = 1) -> int:
-    """Threads for CPU training. 0 = auto: the cores not already busy (1-minute load average),
-    shared between DDP processes, at least one. Measured on the 2-core dev box: with the machine
-    idle, 2 threads ran the baby GPT 1.6x faster than 1; with other jobs holding the cores, a second
-    thread made each step up to 10x slower (the threads wait for each other)."""
-    if requested > 0:
-        return requested
-    cores = usable_cores()
-    try:
-        busy = int(round(os.getloadavg()[0]))
-    except OSError:
-        busy = 0
-    return max(1, min(cores, cores - busy) // world_size)

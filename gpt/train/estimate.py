@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ import torch
 
 from gpt.config import ConfigError, GPTConfig
 from gpt.paths import ROOT
-from gpt.train.device import choose_threads, physical_memory, resolve_bf16
+from gpt.train.device import physical_memory
 from gpt.train.process import CHILD_NICENESS, child_env
 
 FLOAT_BYTES = 4
@@ -103,6 +103,7 @@ class ProbeResult:
     peak_memory_bytes: int | None  # measured on CUDA; None elsewhere
     tokens_per_s: float
     batch_measured: int = 0  # the batch actually timed (smaller than the run's on a CPU for big models)
+    speed_choice: str = ""  # threads and precision the run will use, and how they were chosen (gpt.train.tuning)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -139,14 +140,17 @@ def measure_step_time(
     device: str = "cpu",
     steps: int = DEFAULT_PROBE_STEPS,
     max_seconds: float = 30.0,
-    bf16: bool | None = None,
+    bf16: bool = False,
+    threads: int = 0,
+    target_s: float = PROBE_TARGET_S,
 ) -> ProbeResult:
     """Time real training steps of ``cfg`` on random tokens (after WARMUP_STEPS untimed ones) and return
     the median step time (robust to a hiccup of a busy machine).
 
     Uses the worker's own ``Trainer``: the same optimizer, clipping and autocast as a real run.
-    Times up to ``steps`` steps, fewer once PROBE_TARGET_S of step time is timed, and stops
-    (after at least one timed step) when ``max_seconds`` of wall time have passed.
+    Times up to ``steps`` steps, fewer once ``target_s`` of step time is timed, and stops
+    (after at least one timed step) when ``max_seconds`` of wall time have passed. ``threads`` > 0
+    sets torch's CPU threads first (the run's choice: ``gpt.train.tuning``).
     """
     from gpt.model import GPT
     from gpt.train.data import Splits
@@ -156,11 +160,9 @@ def measure_step_time(
     if batch_size < 1 or steps < 1:
         raise EstimateError("batch size and steps must be at least 1")
     dev = _torch_device(device)
-    if dev.type == "cpu":  # the same thread choice as the worker, so the estimate matches the run
-        torch.set_num_threads(choose_threads(0))
+    if dev.type == "cpu" and threads > 0:
+        torch.set_num_threads(threads)
     measured_batch = probe_batch(cfg, batch_size, device)
-    if bf16 is None:
-        bf16 = resolve_bf16("auto", dev)  # the worker's own choice for --dtype auto
     torch.manual_seed(0)
     n_tokens = cfg.block_size * 4 + 2
     data = torch.randint(0, cfg.vocab_size, (n_tokens,))
@@ -177,7 +179,7 @@ def measure_step_time(
         def stop_reason(self, trainer: Trainer) -> str | None:
             self.marks.append(trainer.train_time_s)  # marks[k]: time of steps 1..k
             n_timed = len(self.marks) - 1 - WARMUP_STEPS
-            if n_timed >= 3 and self.marks[-1] - self.marks[WARMUP_STEPS] >= PROBE_TARGET_S:
+            if n_timed >= 3 and self.marks[-1] - self.marks[WARMUP_STEPS] >= target_s:
                 return "stopped"
             if n_timed >= 1 and time.perf_counter() - self.started > max_seconds:
                 return "stopped"
@@ -302,6 +304,17 @@ def probe_in_subprocess(
         raise EstimateError(f"the speed probe answered something unexpected: {answer}") from exc
 
 
+def probe_with_run_choice(cfg: GPTConfig, batch_size: int, device: str, steps: int, dtype: str) -> ProbeResult:
+    """The probe as the run will train: with the threads and precision the run will choose (measured
+    once per machine by ``gpt.train.tuning``, and remembered for the run)."""
+    from gpt.train.tuning import tuned_choice
+
+    dev = _torch_device(device)
+    choice = tuned_choice(cfg, batch_size, dev, threads=0, dtype=dtype)
+    result = measure_step_time(cfg, batch_size, device, steps=steps, bf16=choice.bf16, threads=choice.threads)
+    return replace(result, speed_choice=choice.describe())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
@@ -310,12 +323,13 @@ def main(argv: list[str] | None = None) -> int:
         niceness = int(request.get("nice", 0))
         if niceness > 0 and hasattr(os, "nice"):
             os.nice(niceness)  # before torch starts its thread pool: the threads inherit it
-        result = measure_step_time(
+        bf16 = request.get("bf16")
+        result = probe_with_run_choice(
             cfg,
             int(request["batch_size"]),
             str(request.get("device", "cpu")),
             steps=int(request.get("steps", DEFAULT_PROBE_STEPS)),
-            bf16=request.get("bf16"),
+            dtype="auto" if bf16 is None else "bfloat16" if bf16 else "float32",
         )
     except (IndexError, KeyError, TypeError, ValueError, json.JSONDecodeError, ConfigError, EstimateError) as exc:
         print(json.dumps({"error": str(exc)}))

@@ -18,6 +18,7 @@ APP_SETTINGS = TrainSettings(eval_iters=APP_EVAL_ITERS)  # the app's starting po
 
 @dataclass(frozen=True)
 class TrainingPreset:
+    command_name: str  # what `python -m gpt.train --preset NAME` takes
     description: str
     settings: TrainSettings
     wants_gpu: bool = False
@@ -25,11 +26,13 @@ class TrainingPreset:
 
 TRAINING_PRESETS: dict[str, TrainingPreset] = {
     "2-minute CPU demo": TrainingPreset(
+        "cpu-demo",
         "Character-level Shakespeare, the classic CPU 'baby GPT' (4 layers, 4 heads, 128 dims): about two "
         "minutes on a laptop CPU, val loss near 1.9, and clear previous-token heads to look at afterwards.",
         APP_SETTINGS,
     ),
     "10-minute char model": TrainingPreset(
+        "char-10min",
         "A bigger character model (6 layers, 6 heads, 192 dims, context 128) for a whole lesson on a CPU; "
         "a GPU does it in a minute or two. Its samples start to look like verse.",
         APP_SETTINGS.with_changes(
@@ -44,6 +47,7 @@ TRAINING_PRESETS: dict[str, TrainingPreset] = {
         ),
     ),
     "GPU BPE model": TrainingPreset(
+        "gpu-bpe",
         "GPT-2's BPE tokenizer (50,257 tokens) with 6 layers, 6 heads, 384 dims and a 256-token context "
         "(about 30 M parameters, most of them in the embedding table). Meant for a GPU: a few minutes there.",
         APP_SETTINGS.with_changes(
@@ -64,3 +68,7 @@ TRAINING_PRESETS: dict[str, TrainingPreset] = {
         wants_gpu=True,
     ),
 }
+
+
+# The same presets under the names the command line takes: one home, two ways in.
+PRESETS_BY_COMMAND_NAME: dict[str, TrainingPreset] = {p.command_name: p for p in TRAINING_PRESETS.values()}

@@ -98,9 +98,13 @@ class TrainSettings:
     sample_tokens: int = _knob(200, "tokens generated for each sample", at_least=1)
     # The machine: how fast, never what is computed.
     device: str = _knob("auto", "auto: CUDA, then Apple MPS, then the CPU", choices=("auto", "cpu", "cuda", "mps"))
-    dtype: str = _knob("auto", "auto: bf16 autocast where the hardware has it", choices=("auto", "float32", "bfloat16"))
+    dtype: str = _knob(
+        "auto",
+        "auto: float32 or bf16 autocast, whichever measures faster for this model here",
+        choices=("auto", "float32", "bfloat16"),
+    )
     compile: bool = _knob(False, "torch.compile the model (slow start, faster steps)")
-    threads: int = _knob(0, "CPU threads for torch (0: the cores not already busy)", at_least=0)
+    threads: int = _knob(0, "CPU threads for torch (0: measured, the fastest for this model here)", at_least=0)
 
     # ------------------------------------------------------------------ conversions
 

@@ -200,3 +200,50 @@ def test_untied_head_option_trains_a_model_with_its_own_output_matrix(corpus: Pa
     model = load_checkpoint(run / "checkpoint").model
     assert model.config.tie_embeddings is False
     assert not torch.equal(model.lm_head.weight, model.wte.weight)
+
+
+def test_auto_threads_and_dtype_are_measured_and_recorded_in_run_json(corpus: Path, tmp_path: Path) -> None:
+    run = tmp_path / "auto"
+    assert train(corpus, run, "--max-iters", "2", "--eval-interval", "2") == 0
+    options = json.loads((run / "run.json").read_text())["options"]
+    assert options["dtype"] in ("float32", "bfloat16") and options["threads"] >= 1
+    assert options["speed_choice"].startswith(f"{options['threads']} thread")
+    assert "measured" in options["speed_choice"] or "remembered" in options["speed_choice"]
+    typed = tmp_path / "typed"
+    assert train(corpus, typed, "--max-iters", "2", "--eval-interval", "2", "--threads", "1", "--dtype", "float32") == 0
+    options = json.loads((typed / "run.json").read_text())["options"]
+    assert (options["threads"], options["dtype"], options["speed_choice"]) == (
+        1,
+        "float32",
+        "1 thread, float32 (given)",
+    )
+
+
+def test_a_preset_from_the_command_line_with_options_that_override_it(corpus: Path, tmp_path: Path) -> None:
+    from gpt.train.presets import PRESETS_BY_COMMAND_NAME
+
+    run = tmp_path / "preset"
+    argv = ["--data", str(corpus), "--out", str(run), "--preset", "char-10min"]
+    quick = [
+        "--max-iters",
+        "2",
+        "--eval-interval",
+        "2",
+        "--eval-iters",
+        "1",
+        "--n-embd",
+        "24",
+        "--threads",
+        "1",
+        "--dtype",
+        "float32",
+    ]
+    assert main([*argv, *quick]) == 0
+    options = json.loads((run / "run.json").read_text())["options"]
+    preset = PRESETS_BY_COMMAND_NAME["char-10min"].settings
+    assert (options["n_layer"], options["n_head"], options["block_size"]) == (6, 6, 128)  # from the preset
+    assert (options["n_embd"], options["max_iters"]) == (24, 2)  # typed: they win
+    assert options["dropout"] == preset.dropout and options["batch_size"] == preset.batch_size
+    with pytest.raises(SystemExit):
+        main(["--data", str(corpus), "--out", str(tmp_path / "x"), "--preset", "no-such-preset"])
+    assert main(["--resume", str(run), "--preset", "cpu-demo"]) == 2  # a resumed run keeps its settings

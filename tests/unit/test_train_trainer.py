@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 
 import pytest
 import torch
@@ -11,9 +10,10 @@ import torch
 from gpt.config import preset
 from gpt.model import GPT
 from gpt.train.data import split_ids
-from gpt.train.device import choose_threads, resolve_bf16
+from gpt.train.device import resolve_bf16
 from gpt.train.settings import TrainSettings
 from gpt.train.trainer import Trainer, TrainerCallbacks, lr_at, make_optimizer
+from gpt.train.tuning import tuned_choice
 
 
 def test_warmup_then_cosine_down_to_min_lr() -> None:
@@ -36,10 +36,9 @@ def test_weight_decay_applies_to_matrices_only() -> None:
     assert sum(p.numel() for g in opt.param_groups for p in g["params"]) == model.num_params()
 
 
-def test_threads_auto_sizing() -> None:
-    assert choose_threads(3) == 3  # asked for
-    assert 1 <= choose_threads(0) <= (os.cpu_count() or 1)
-    assert choose_threads(0, world_size=64) == 1  # never zero
+def test_threads_auto_under_torchrun_never_measures_and_never_gives_zero() -> None:
+    choice = tuned_choice(preset("tiny"), 4, torch.device("cpu"), threads=0, dtype="auto", world_size=64)
+    assert choice.threads == 1 and choice.how == "given" and not choice.bf16
 
 
 def test_float32_is_never_autocast() -> None:

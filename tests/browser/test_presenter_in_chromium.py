@@ -106,7 +106,7 @@ def test_a_clicker_walks_the_lesson_and_the_url_keeps_the_place(streamlit_server
     page.goto(link(streamlit_server.url, "attention", step=3))
     wait_for_app(page)
     press(page, "PageDown", then_step=4)
-    page.wait_for_url(re.compile(r"[?&]step=4"))
+    url_has(page, "step=4")
     page.reload()  # the URL is the lesson's place
     wait_for_app(page)
     assert step_heading(page).startswith("Step 4 of 11")
@@ -114,10 +114,10 @@ def test_a_clicker_walks_the_lesson_and_the_url_keeps_the_place(streamlit_server
     page.goto(link(streamlit_server.url, "attention", step=11))
     wait_for_app(page)
     press(page, "PageDown")  # past the last step: on to the next page of the lesson
-    page.wait_for_url(re.compile(r"/heads\?"))
+    expect(page.get_by_text("Lesson 14 of 15")).to_be_visible(timeout=30_000)
+    url_has(page, "/heads?")
     wait_for_app(page)
     assert "present=1" in page.url
-    assert page.get_by_text("Lesson 14 of 15").count() == 1
     press(page, "PageUp", then_step=11)
     assert "/attention?" in page.url
     press(page, "ArrowLeft", then_step=10)  # remotes that send arrow keys
@@ -128,8 +128,9 @@ def test_clicking_a_heads_grid_tile_selects_that_head(streamlit_server, browser)
     page = browser.new_page(viewport=PROJECTORS[0])
     page.goto(link(streamlit_server.url, "heads", layer=0, head=0))
     wait_for_app(page)
-    page.wait_for_timeout(500)
     grid = page.locator("[data-testid=stMain] .js-plotly-plot").first
+    expect(grid.locator(".yaxislayer-above .ytick text")).to_have_count(4, timeout=30_000)  # drawn
+    page.wait_for_timeout(500)  # Plotly attaches its click handlers after drawing
     heads = [t.bounding_box() for t in grid.locator(".xaxislayer-above .xtick text").all()]
     layers = [t.bounding_box() for t in grid.locator(".yaxislayer-above .ytick text").all()]
     assert len(heads) == len(layers) == 4
@@ -138,10 +139,9 @@ def test_clicking_a_heads_grid_tile_selects_that_head(streamlit_server, browser)
     tile = centre_x[1] - centre_x[0]  # one tile and its one-cell gap
     assert tile >= 120, f"tiles of {tile:.0f} px at 1024 px wide"
     page.mouse.click(centre_x[1] + 0.3 * tile, centre_y[2] - 0.35 * tile)  # layer 2, head 1, off its centre
-    page.wait_for_timeout(500)
-    wait_for_app(page)
-    assert page.get_by_text("Layer 2, head 1: attention weights").count() >= 1
-    assert re.search(r"[?&]layer=2", page.url) and re.search(r"[?&]head=1", page.url)
+    expect(page.get_by_text("Layer 2, head 1: attention weights").first).to_be_visible(timeout=30_000)
+    url_has(page, "layer=2")
+    assert re.search(r"[?&]head=1", page.url)
     no_exception(page, "tile click")
 
 

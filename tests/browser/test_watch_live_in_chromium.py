@@ -74,8 +74,16 @@ def test_the_watch_page_follows_a_live_run_without_a_reload(streamlit_server, br
         newer = wait_for_step(page, after=first)
         assert page.evaluate("() => window.__not_reloaded === true")
         no_exception(page, "after new evaluations")
-        titles = page.evaluate(HEATMAP_TITLES_JS)
-        assert any("Attention weights at this step" in t and f"step: {newer}" in t for t in titles), titles
+        # The heatmap follows the indicator (its chart may be drawn a moment later, and the live run may
+        # already have moved on by then): wait until it names the step the indicator shows.
+        deadline, titles = time.time() + 60, []
+        while time.time() < deadline:
+            titles, now = page.evaluate(HEATMAP_TITLES_JS), shown_step(page) or newer
+            if any("Attention weights at this step" in t and f"step: {now}" in t for t in titles):
+                break
+            page.wait_for_timeout(300)
+        else:
+            raise AssertionError(f"the heatmap never showed the indicator's step after {first}: {titles}")
         # The pattern and its change side by side, each no taller than the projector's screen.
         boxes = page.evaluate(HEATMAP_BOXES_JS)
         assert len(boxes) == 2, titles

@@ -43,6 +43,7 @@ PAGES = {
         ),
         st.Page("pages/heads.py", title="4 · All heads", icon=":material/grid_view:", url_path="heads"),
         st.Page("pages/next_token.py", title="5 · Next token", icon=":material/casino:", url_path="next_token"),
+        st.Page("pages/why.py", title="6 · Why this token?", icon=":material/psychology_alt:", url_path="why"),
     ],
     "Train": [
         st.Page("pages/train.py", title="Train a model", icon=":material/model_training:", url_path="train"),

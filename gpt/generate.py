@@ -111,14 +111,22 @@ def generate(
     n_alternatives: int = 5,
     step_guard: Callable[[], AbstractContextManager] | None = None,
     max_work: int | None = None,
+    forced: Sequence[int] = (),
 ) -> list[GenerationStep]:
     """Sample tokens one at a time, with a KV cache; the context is cropped to the model's block size.
 
     ``step_guard`` is entered around each step's model call (a shared server's compute slot),
     so a long generation lets other requests in between its steps. ``max_work`` caps
     ``generation_work`` (see MAX_GENERATION_WORK); the check happens before any computing.
+    ``forced``: tokens taken, in order, for the first steps instead of drawn (a branch chosen in the
+    sampling tree); they use no random numbers, so what follows them is exactly what generating
+    after prompt + forced with the same seed writes.
     """
     check_generation(len(prompt_ids), max_new_tokens, model.config.block_size, max_work)
+    if len(forced) > max_new_tokens:
+        raise ValueError(f"{len(forced)} forced tokens do not fit in {max_new_tokens} new tokens")
+    if any(not 0 <= int(t) < model.config.vocab_size for t in forced):
+        raise ValueError(f"a forced token is not in this model's vocabulary (ids 0..{model.config.vocab_size - 1})")
     settings = settings or SamplingSettings()
     guard = step_guard or nullcontext
     generator = torch.Generator(device="cpu").manual_seed(settings.seed)
@@ -126,11 +134,14 @@ def generate(
     steps = []
     # Room for what this call will read, not the whole context: a short prompt keeps a small cache.
     cache = model.new_kv_cache(capacity=len(ids) + max_new_tokens)
-    for _ in range(max_new_tokens):
+    for i in range(max_new_tokens):
         with guard():
             logits = next_logits(model, ids, cache)
         probs = next_token_probs(logits.cpu(), settings)
-        token_id = int(torch.multinomial(probs, 1, generator=generator))
+        if i < len(forced):
+            token_id = int(forced[i])
+        else:
+            token_id = int(torch.multinomial(probs, 1, generator=generator))
         steps.append(GenerationStep(token_id, float(probs[token_id]), top_alternatives(probs, n_alternatives)))
         ids.append(token_id)
     return steps

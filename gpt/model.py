@@ -4,7 +4,8 @@ Two paths through attention, one model:
 - training (``model(idx)``): PyTorch's fused scaled_dot_product_attention;
 - inspection (``model.trace(ids)``): the literal steps of ``gpt.attention.attention_steps``,
   recorded into a ``Trace`` that belongs to that one call (never stored on the model,
-  so one cached model can serve many browser sessions at once);
+  so one cached model can serve many browser sessions at once); the what-if switches and head
+  knockouts of ``TraceOptions`` exist on this path only;
 - generation (``model.forward_cached(idx, cache)``): the fast path's maths on the new tokens
   only, with every earlier token's keys and values kept in a ``KVCache`` owned by the caller.
 """
@@ -21,7 +22,7 @@ import torch.nn.functional as F
 
 from gpt.attention import attention_steps
 from gpt.config import GPTConfig
-from gpt.trace import AttentionRecord, LayerTrace, Trace, TraceOptions
+from gpt.trace import AttentionRecord, Knockout, LayerTrace, Trace, TraceOptions
 
 
 def sinusoidal_positions(n_positions: int, n_embd: int) -> torch.Tensor:
@@ -32,6 +33,27 @@ def sinusoidal_positions(n_positions: int, n_embd: int) -> torch.Tensor:
     pe[:, 0::2] = torch.sin(position * div_term)
     pe[:, 1::2] = torch.cos(position * div_term)
     return pe
+
+
+def knock_out(context_vec: torch.Tensor, heads: Sequence[int], kind: str, causal: bool = True) -> torch.Tensor:
+    """(B, nh, T, hs) context vectors with ``heads`` replaced: by zeros, or by their mean over positions.
+
+    The mean at position t covers positions 0..t when ``causal`` (a running mean: nothing from a later
+    token reaches an earlier one), every position otherwise. A copy: the head's own result stays as it was.
+    """
+    if not heads:
+        return context_vec
+    out = context_vec.clone()
+    picked = list(heads)
+    if kind == "zero":
+        out[:, picked] = 0.0
+    elif causal:
+        z = context_vec[:, picked]  # (B, k, T, hs)
+        seen = torch.arange(1, z.shape[2] + 1, dtype=z.dtype, device=z.device).view(1, 1, -1, 1)
+        out[:, picked] = z.cumsum(dim=2) / seen
+    else:
+        out[:, picked] = context_vec[:, picked].mean(dim=2, keepdim=True)
+    return out
 
 
 @dataclass
@@ -102,14 +124,20 @@ class CausalSelfAttention(nn.Module):
         y = y.transpose(1, 2).contiguous().view(B, T, C)
         return self.resid_dropout(self.c_proj(y))
 
-    def forward_traced(self, x: torch.Tensor, options: TraceOptions) -> AttentionRecord:
-        """The same attention as ``forward``, step by step, returning what a trace keeps."""
+    def forward_traced(
+        self, x: torch.Tensor, options: TraceOptions, knocked_out: Sequence[int] = ()
+    ) -> AttentionRecord:
+        """The same attention as ``forward``, step by step, returning what a trace keeps.
+
+        ``knocked_out`` heads hand W_o a replacement instead of their context vector (``knock_out``).
+        """
         B, T, C = x.shape
         q, k, v = self.split_heads(x)
         steps = attention_steps(q, k, v, scale=options.scale, causal=options.causal)
-        concat = steps.context_vec.transpose(1, 2).contiguous().view(B, T, C)
+        context_vec = knock_out(steps.context_vec, knocked_out, options.knockout.kind, options.causal)
+        concat = context_vec.transpose(1, 2).contiguous().view(B, T, C)
         attn_out = self.c_proj(concat)
-        return AttentionRecord(q=q, k=k, v=v, context_vec=steps.context_vec, concat=concat, attn_out=attn_out)
+        return AttentionRecord(q=q, k=k, v=v, context_vec=context_vec, concat=concat, attn_out=attn_out)
 
 
 class MLP(nn.Module):
@@ -142,10 +170,12 @@ class Block(nn.Module):
         x = x + self.attn.forward_cached(self.ln_1(x), keys, values, start)
         return x + self.mlp(self.ln_2(x))
 
-    def forward_traced(self, resid_in: torch.Tensor, options: TraceOptions) -> LayerTrace:
+    def forward_traced(
+        self, resid_in: torch.Tensor, options: TraceOptions, knocked_out: Sequence[int] = ()
+    ) -> LayerTrace:
         """The block on one sequence (a batch of 1, (1, T, C)), recording every intermediate."""
         x = self.ln_1(resid_in)
-        attn = self.attn.forward_traced(x, options)
+        attn = self.attn.forward_traced(x, options, knocked_out)
         resid_mid = resid_in + attn.attn_out
         resid_out = resid_mid + self.mlp(self.ln_2(resid_mid))
         return LayerTrace(
@@ -160,6 +190,7 @@ class Block(nn.Module):
             resid_mid=resid_mid[0],
             resid_out=resid_out[0],
             options=options,
+            knocked_out=tuple(knocked_out),
         )
 
 
@@ -217,14 +248,23 @@ class GPT(nn.Module):
         """idx (B, T) token ids -> logits (B, T, vocab), and the cross-entropy loss if targets given."""
         B, T = idx.shape
         self._check_length(T)
-        x = self.drop(self.wte(idx) + self.position_embeddings(T, idx.device))  # (B, T, C)
-        for block in self.h:
-            x = block(x)
-        logits = self.lm_head(self.ln_f(x))  # (B, T, vocab)
+        logits = self.lm_head(self.final_hidden(self.wte(idx)))  # (B, T, vocab)
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
         return logits, loss
+
+    def final_hidden(self, tok_emb: torch.Tensor) -> torch.Tensor:
+        """(B, T, C) token embeddings -> (B, T, C) ln_f of the last residual stream (the fast path).
+
+        ``lm_head`` of it gives the logits; a gradient can flow back to ``tok_emb`` (gradient x input),
+        and a caller that needs one position's scores multiplies that row alone (T x vocab is large).
+        """
+        T = tok_emb.shape[1]
+        x = self.drop(tok_emb + self.position_embeddings(T, tok_emb.device))  # (B, T, C)
+        for block in self.h:
+            x = block(x)
+        return self.ln_f(x)
 
     def new_kv_cache(self, batch: int = 1, capacity: int | None = None) -> KVCache:
         """An empty cache for ``capacity`` positions (the whole context by default): 2 x layers x C numbers each."""
@@ -254,36 +294,60 @@ class GPT(nn.Module):
         return self.lm_head(self.ln_f(x[:, -1]))  # (B, vocab): the last position only
 
     @torch.no_grad()
-    def trace(self, token_ids: Sequence[int] | torch.Tensor, options: TraceOptions | None = None) -> Trace:
+    def trace(
+        self,
+        token_ids: Sequence[int] | torch.Tensor,
+        options: TraceOptions | None = None,
+        reuse: Trace | None = None,
+    ) -> Trace:
         """Run one sequence through the model step by step and return everything it computed.
 
         Dropout is never applied here (inspection shows the deterministic model). The
         per-head T x T matrices are not stored: ``LayerTrace.steps`` recomputes them on
         demand from the stored Q, K, V with the same function, so a long input does not
         materialise layers x heads x T x T numbers unless a page asks for them.
+
+        ``reuse``: a trace of the same tokens with the same switches and no knockout; the layers
+        before the first knocked-out head cannot change, so they are taken from it (ranking every
+        head by its knockout effect then costs about half the layers per head).
         """
         options = options or TraceOptions()
+        options.knockout.check(self.config.n_layer, self.config.n_head)
         device = self.wte.weight.device
         idx = torch.as_tensor(list(token_ids) if not torch.is_tensor(token_ids) else token_ids, device=device)
         idx = idx.view(1, -1).long()
         T = idx.shape[1]
         self._check_length(T)
-        tok_emb = self.wte(idx)  # (1, T, C)
-        pos_emb = self.position_embeddings(T, device).unsqueeze(0)  # (1, T, C)
-        x = tok_emb + pos_emb
-        layers = []
-        for block in self.h:
-            layer = block.forward_traced(x, options)
+        start = self._reusable_layers(idx[0].tolist(), options, reuse)
+        if start > 0:
+            assert reuse is not None
+            tok_emb, pos_emb, layers = reuse.tok_emb[None], reuse.pos_emb[None], reuse.layers[:start]
+        else:
+            tok_emb = self.wte(idx)  # (1, T, C)
+            pos_emb = self.position_embeddings(T, device).unsqueeze(0)  # (1, T, C)
+            layers = []
+        x = layers[-1].resid_out.unsqueeze(0) if layers else tok_emb + pos_emb
+        for i in range(start, len(self.h)):
+            layer = self.h[i].forward_traced(x, options, options.knockout.heads_in(i))
             layers.append(layer)
             x = layer.resid_out.unsqueeze(0)
-        final_norm = self.ln_f(x)
         return Trace(
             token_ids=idx[0].tolist(),
             tok_emb=tok_emb[0],
             pos_emb=pos_emb[0],
             embeddings=(tok_emb + pos_emb)[0],
             layers=layers,
-            final_norm=final_norm[0],
+            final_norm=self.ln_f(x)[0],
             lm_head_weight=self.lm_head.weight,
             options=options,
         )
+
+    def _reusable_layers(self, token_ids: list[int], options: TraceOptions, reuse: Trace | None) -> int:
+        """How many leading layers of ``reuse`` a trace with ``options`` would compute identically."""
+        if reuse is None:
+            return 0
+        same_switches = (reuse.options.scale, reuse.options.causal) == (options.scale, options.causal)
+        if reuse.token_ids != token_ids or not same_switches or reuse.options.knockout != Knockout():
+            raise ValueError("reuse needs a trace of the same tokens, with the same switches and no knockout")
+        first = min((layer for layer, _ in options.knockout.heads), default=len(self.h))
+        return min(first, len(reuse.layers))

@@ -40,12 +40,55 @@ def estimate_trace_bytes(cfg: GPTConfig, n_tokens: int, element_size: int = 4) -
     return rows * cfg.n_embd * element_size
 
 
+ABLATIONS = ("mean", "zero")  # what a knocked-out head's output is replaced by; the first is the default
+
+
+@dataclass(frozen=True)
+class Knockout:
+    """Heads whose output is replaced on the inspection path (a causal experiment: what if this head were gone?).
+
+    A knocked-out head still computes its attention; its context vector z (what it hands to W_O) is
+    replaced, at every position, by zeros ("zero") or by its own mean over the positions of this
+    input ("mean", the usual choice: it removes what the head says about *this* token while keeping
+    the average signal later layers are used to). With the causal mask on, position t gets the mean
+    over positions 0..t, so no later token leaks into an earlier prediction; at the last position
+    that is the mean over the whole input.
+    """
+
+    heads: tuple[tuple[int, int], ...] = ()  # (layer, head) pairs; stored sorted and without repeats
+    kind: str = ABLATIONS[0]
+
+    def __post_init__(self) -> None:
+        if self.kind not in ABLATIONS:
+            raise ValueError(f"an ablation is one of {', '.join(ABLATIONS)}, got {self.kind!r}")
+        pairs = sorted({(int(layer), int(head)) for layer, head in self.heads})
+        object.__setattr__(self, "heads", tuple(pairs))  # one spelling per set of heads: one cache entry
+
+    def heads_in(self, layer: int) -> tuple[int, ...]:
+        """The knocked-out heads of one layer."""
+        return tuple(head for at, head in self.heads if at == layer)
+
+    def check(self, n_layer: int, n_head: int) -> None:
+        """Refuse a head the model does not have, with the model's range in the message."""
+        for layer, head in self.heads:
+            if not (0 <= layer < n_layer and 0 <= head < n_head):
+                raise ValueError(
+                    f"layer {layer} head {head} does not exist: this model has layers 0..{n_layer - 1} "
+                    f"and heads 0..{n_head - 1}"
+                )
+
+
 @dataclass(frozen=True)
 class TraceOptions:
     """Teaching switches, applied only on the inspection path."""
 
     scale: bool = True  # divide scores by sqrt(d_k); off shows why the scaling matters
     causal: bool = True  # hide future tokens; off lets every token see the whole sentence
+    knockout: Knockout = Knockout()  # heads whose output is replaced (none by default)
+
+    def __post_init__(self) -> None:
+        if not self.knockout.heads and self.knockout != Knockout():  # no heads: the kind changes nothing
+            object.__setattr__(self, "knockout", Knockout())
 
 
 @dataclass(frozen=True)
@@ -55,7 +98,7 @@ class AttentionRecord:
     q: torch.Tensor  # (B, nh, T, hs) queries, keys and values, split into heads
     k: torch.Tensor
     v: torch.Tensor
-    context_vec: torch.Tensor  # (B, nh, T, hs) attention weights @ V, per head
+    context_vec: torch.Tensor  # (B, nh, T, hs) attention weights @ V per head (knocked-out heads replaced)
     concat: torch.Tensor  # (B, T, C) heads side by side
     attn_out: torch.Tensor  # (B, T, C) concat @ W_o + b_o
 
@@ -69,12 +112,13 @@ class LayerTrace:
     q: torch.Tensor  # (nh, T, hs)
     k: torch.Tensor  # (nh, T, hs)
     v: torch.Tensor  # (nh, T, hs)
-    context_vec: torch.Tensor  # (nh, T, hs) attention weights @ V, per head
+    context_vec: torch.Tensor  # (nh, T, hs) attention weights @ V per head: what each head hands to W_o
     concat: torch.Tensor  # (T, C) heads side by side
     attn_out: torch.Tensor  # (T, C) concat @ W_o + b_o
     resid_mid: torch.Tensor  # (T, C) resid_in + attn_out
     resid_out: torch.Tensor  # (T, C) after the MLP's residual add
     options: TraceOptions
+    knocked_out: tuple[int, ...] = ()  # heads whose context_vec was replaced (``steps`` still shows what they computed)
 
     @property
     def n_head(self) -> int:

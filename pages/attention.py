@@ -11,7 +11,7 @@ import streamlit as st
 
 from gpt import Trace
 from gpt.interpret import explain
-from ui import lesson, presenter, shell, state
+from ui import lesson, presenter, qk_views, shell, state
 from ui.attention_views import matrix_frame, show_what_if
 from ui.figures import heatmap, token_labels
 from ui.pickers import index_picker
@@ -162,6 +162,8 @@ def main() -> None:
         st.error(f"The model could not process this text: {md_escape(exc)}")
         return
     show_step(step, shown, sel, layer, head)
+    if step.id in qk_views.QK_STEPS:
+        qk_views.attention_panel(sel, shown, layer, head)
     if presenting:
         st.caption(lesson.where(lesson.index_of("attention", explain.STEP_IDS.index(step.id)) or 0))
         layer_and_head(cfg.n_layer, cfg.n_head)

@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from gpt.runs import JobError, read_probe_history
-from ui import state, teacher, watch_views
+from ui import qk_views, state, teacher, watch_views
 from ui.jobs import current_run, manager, publish_run, set_current_run
 from ui.watch_steps import refresh_seconds
 
@@ -76,14 +76,17 @@ def replay(run_id: str, run_path: Path, built_every: float | None) -> None:
     keep_pace(built_every, live)  # playback may just have reached the last step and stopped
     layer, head = watch_views.controls(n_layer, n_head, iters, index, live, max_iters)
     watch_views.heatmaps(run_id, run_path, records, index, layer, head)
+    weights = watch_views.weights_at(run_path, records[index].iter)
+    qk_views.plane_beside_scores(run_id, run_path, records, index, layer, head, weights)
     watch_views.score_lines(run_id, records, index, layer, n_layer)
 
 
 def main() -> None:
     st.title("Attention during training")
     st.caption(
-        "At every evaluation a run records the attention of its probe sentence. Scrub through the steps or "
-        "press Play to see a head's pattern form, and follow each head's type scores over training."
+        "At every evaluation a run records the attention of its probe sentence, with every head's queries and "
+        "keys. Scrub through the steps or press Play to see a head's pattern form, its queries and keys find "
+        "each other, and each head's type scores over training."
     )
     publish_run()
     run_id = pick_run()

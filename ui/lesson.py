@@ -1,5 +1,5 @@
 """The lesson a presenter clicker walks through: Tokens → Embeddings & positions → Attention steps
-1…11 → All heads → Next token.
+1…11 → All heads → Next token → Why this token?.
 
 Clickers send PageDown / PageUp, which the Next / Back buttons take as shortcuts. On the attention
 page they move one step; while presenting, the page's last step goes on to the next page (and the
@@ -26,6 +26,7 @@ TITLES = {
     "attention": "Attention",
     "heads": "All heads",
     "next_token": "Next token",
+    "why": "Why this token?",
 }
 # Hidden: the twins exist only for their keyboard shortcut.
 HIDE_ARROW_TWINS = "<style>.st-key-lesson_arrow_next, .st-key-lesson_arrow_back { display: none; }</style>"
@@ -53,6 +54,7 @@ LESSON: tuple[Stop, ...] = (
     *(Stop("attention", i) for i in range(len(explain.STEPS))),
     Stop("heads"),
     Stop("next_token"),
+    Stop("why"),
 )
 
 

@@ -32,12 +32,13 @@ from gpt import (
     model_version,
     tensor_bytes,
 )
+from gpt.interpret import Knockout
 from ui import native_memory
 from ui.budget_cache import ByteBudgetCache
 from ui.slots import FairSlots
 
 MB = 1024 * 1024
-TraceKey = tuple[str, str, tuple[int, ...], bool, bool]  # model id, version, tokens, scale, causal
+TraceKey = tuple[str, str, tuple[int, ...], bool, bool, Knockout]  # model id, version, tokens, scale, causal, knockout
 ModelKey = tuple[str, str]  # model id, version
 
 
@@ -176,8 +177,14 @@ def check_trace_fits(model: GPT, n_tokens: int) -> None:
     )
 
 
-def get_trace(model_id: str, token_ids: tuple[int, ...], scale: bool = True, causal: bool = True) -> Trace:
-    """Trace of ``token_ids`` (already cut to the context); cached per model, tokens and switches.
+def get_trace(
+    model_id: str,
+    token_ids: tuple[int, ...],
+    scale: bool = True,
+    causal: bool = True,
+    knockout: Knockout | None = None,
+) -> Trace:
+    """Trace of ``token_ids`` (already cut to the context); cached per model, tokens, switches and knockout.
 
     Raises ``TraceTooLargeError`` before computing anything when the trace would not fit the budget.
     """
@@ -188,6 +195,7 @@ def get_trace(model_id: str, token_ids: tuple[int, ...], scale: bool = True, cau
 
     def compute() -> Trace:
         with compute_slot():
-            return model.trace(list(ids), TraceOptions(scale=scale, causal=causal))
+            return model.trace(list(ids), options)
 
-    return TRACE_CACHE.get_or_create((model_id, version, ids, scale, causal), compute)
+    options = TraceOptions(scale=scale, causal=causal, knockout=knockout or Knockout())  # normalises the knockout
+    return TRACE_CACHE.get_or_create((model_id, version, ids, scale, causal, options.knockout), compute)

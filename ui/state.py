@@ -38,10 +38,35 @@ SHARED: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "present": (False, flag),  # presenter mode (ui/presenter.py)
     "palette": ("viridis", str),  # a key of ui.palettes.PALETTES
     "repeat": (None, int),  # a seed: a random token sequence shown twice replaces the sentence (induction)
+    # "Why this token?" (pages/why.py, ui/why_views.py); None: the last position / the predicted token
+    "why_view": ("lens", str),  # which of the page's five views is shown
+    "why_position": (None, int),  # the prediction made after this position
+    "why_target": (None, int),  # the token whose logit is explained
+    "why_versus": (None, int),  # explain target minus this token's logit (None: the logit itself)
+    "why_knockout": ("", str),  # knocked-out heads as "layer.head,layer.head" (checked on the page)
+    "why_ablation": ("mean", str),  # "mean" or "zero" (gpt.interpret.ABLATIONS)
+    # The Next token page's generation (pages/next_token.py, ui/generation_views.py); clamped there
+    "gen_temperature": (1.0, float),
+    "gen_top_k": (0, int),  # 0: off
+    "gen_top_p": (1.0, float),  # 1: off
+    "gen_seed": (1337, int),
+    "gen_n_new": (20, int),
+    "gen_step": (1, int),  # the timeline's step, counted from 1 as the page shows it
+    "gen_branch": ("", str),  # the sampling tree's branch as ranks from 1, "2.1" (gpt.interpret.parse_branch)
+    "gen_depth": (3, int),  # the tree's steps and alternatives per step
+    "gen_width": (3, int),
 }
 URL_OFFSET = {"step": 1}  # added when written to the URL, taken off when read from it
 # Left out of the URL while they have their default value: a link stays short and readable.
-OMITTED_WHEN_DEFAULT = ("no_scale", "no_mask", "present", "palette", "repeat")
+OMITTED_WHEN_DEFAULT = (
+    "no_scale",
+    "no_mask",
+    "present",
+    "palette",
+    "repeat",
+    *(k for k in SHARED if k.startswith("why_")),
+    *(k for k in SHARED if k.startswith("gen_")),
+)
 MAX_URL_SENTENCE = 2000  # characters of the sentence put into the URL
 
 

@@ -26,6 +26,9 @@ METRICS = "metrics.jsonl"
 SAMPLES = "samples.jsonl"
 PROBE = "probe.jsonl"
 PROBE_DIR = "probe"
+# The tensors of a probe file: attention weights (n_layer, n_head, T, T); since the Q/K plane, each
+# head's queries and keys (n_layer, n_head, T, head_size) too (older runs lack them).
+PROBE_WEIGHTS, PROBE_QUERIES, PROBE_KEYS = "attn_weights", "queries", "keys"
 SUMMARY_JSON = "summary.json"
 WORKER_LOG = "worker.log"
 # status/run/summary/job files are a few KB; a bigger one was not written by us and is not read.

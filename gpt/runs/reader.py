@@ -20,6 +20,9 @@ from gpt.paths import CHECKPOINT_DIR, is_valid_run_id
 from gpt.runs.layout import (
     PROBE,
     PROBE_DIR,
+    PROBE_KEYS,
+    PROBE_QUERIES,
+    PROBE_WEIGHTS,
     RESUMABLE_CAUSES,
     RUN_JSON,
     SAMPLES,
@@ -342,24 +345,49 @@ def read_probe_records(path: Path) -> list[ProbeRecord]:
     return read_probe_history(path).records
 
 
-def read_probe_weights(path: Path, iteration: int) -> np.ndarray | None:
-    """Attention weights (n_layer, n_head, T, T) of the probe sentence at ``iteration``, or None."""
+def _probe_tensors(path: Path, iteration: int) -> dict[str, np.ndarray]:
+    """The tensors of one probe file as float32 arrays; empty when it is missing or damaged."""
     from safetensors import SafetensorError
     from safetensors.numpy import load
 
     if (path / PROBE_DIR).is_symlink():
-        return None
+        return {}  # never read through a link out of the run folder
     try:
         tensors = load(read_regular_bytes(probe_file(path, iteration), MAX_PROBE_BYTES))
+        return {name: array.astype(np.float32) for name, array in tensors.items()}
     except (OSError, SafetensorError, ValueError, TypeError):
-        return None
-    weights = tensors.get("attn_weights")
+        return {}
+
+
+def read_probe_weights(path: Path, iteration: int) -> np.ndarray | None:
+    """Attention weights (n_layer, n_head, T, T) of the probe sentence at ``iteration``, or None."""
+    weights = _probe_tensors(path, iteration).get(PROBE_WEIGHTS)
     if weights is None or weights.ndim != 4 or weights.shape[2] != weights.shape[3]:
         return None
+    return weights
+
+
+def probe_has_qk(path: Path, iteration: int) -> bool:
+    """Whether a probe file holds queries and keys (older runs' do not), from its header alone."""
+    if (path / PROBE_DIR).is_symlink():
+        return False
     try:
-        return weights.astype(np.float32)
-    except (TypeError, ValueError):
+        header = read_safetensors_header(probe_file(path, iteration))
+    except HeaderError:
+        return False
+    return PROBE_QUERIES in header and PROBE_KEYS in header
+
+
+def read_probe_qk(path: Path, iteration: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Every head's queries and keys (n_layer, n_head, T, head_size) of the probe sentence at
+    ``iteration``; None for a run recorded without them, a damaged file or a diverged run's infinities."""
+    tensors = _probe_tensors(path, iteration)
+    queries, keys = tensors.get(PROBE_QUERIES), tensors.get(PROBE_KEYS)
+    if queries is None or keys is None or queries.ndim != 4 or queries.shape != keys.shape:
         return None
+    if not (np.isfinite(queries).all() and np.isfinite(keys).all()):
+        return None
+    return queries, keys
 
 
 def head_score_series(records: list[ProbeRecord], kind: str) -> tuple[list[int], np.ndarray] | None:

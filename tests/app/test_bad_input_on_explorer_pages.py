@@ -6,7 +6,7 @@ import pytest
 from bad_inputs import BPE, BY_ID, CHAR, SENTENCES, BadInput, ids, open_with_sentence
 from helpers import open_page, texts
 
-PAGES = ("overview", "tokens", "embeddings", "next_token")
+PAGES = ("overview", "tokens", "embeddings", "next_token", "why")
 # The sentences of the shared bad-input catalogue; their messages are checked in test_bad_input_catalogue.py.
 TYPED = [c for c in SENTENCES if c.value and not c.via_session]  # the browser can type these
 

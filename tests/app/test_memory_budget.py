@@ -20,7 +20,7 @@ ALPHABET = "abcdefghijklmnopqrstuvwxyz .,"
 BUDGET_MB = 16  # a 1,024-token trace of this model needs ~43 MB; a short sentence ~3 MB
 LONG = ("the quick brown fox jumps over the lazy dog. " * 30)[:1100]  # cut to the 1,024-token context
 SHORT = "the cat sat on the mat."
-PAGES = ["attention", "embeddings", "heads", "next_token", "overview"]  # every page that traces the sentence
+PAGES = ["attention", "embeddings", "heads", "next_token", "why", "overview"]  # every page that traces the sentence
 
 
 @pytest.fixture

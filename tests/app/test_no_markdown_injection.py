@@ -20,7 +20,19 @@ from streamlit.testing.v1 import AppTest
 
 from ui.text import WORD_JOINER, md_code, md_escape
 
-PAGES = ["overview", "tokens", "embeddings", "attention", "heads", "next_token", "train", "runs", "watch", "labs"]
+PAGES = [
+    "overview",
+    "tokens",
+    "embeddings",
+    "attention",
+    "heads",
+    "next_token",
+    "why",
+    "train",
+    "runs",
+    "watch",
+    "labs",
+]
 QUERY_PARAMS = ["model", "sentence", "run", "lab", "step", "layer", "head"]  # every one ui/ and pages/ read
 
 PAYLOAD = (

@@ -20,7 +20,19 @@ from tests.app.test_no_markdown_injection import markdown_sources, unescaped
 from ui.teacher import GPT2_FOLDER, RUNS_FOLDER
 from ui.text import WORD_JOINER
 
-PAGES = ["overview", "tokens", "embeddings", "attention", "heads", "next_token", "train", "runs", "watch", "labs"]
+PAGES = [
+    "overview",
+    "tokens",
+    "embeddings",
+    "attention",
+    "heads",
+    "next_token",
+    "why",
+    "train",
+    "runs",
+    "watch",
+    "labs",
+]
 APP_FOLDER = Path(__file__).resolve().parents[2]
 
 

@@ -74,7 +74,7 @@ def test_next_on_the_last_attention_step_goes_on_to_all_heads_and_back() -> None
     assert not next_button.disabled and "All heads" in next_button.help
     next_button.click().run()
     assert not at.exception
-    assert "Lesson 14 of 15" in helpers.texts(at) and at.get("plotly_chart")  # the heads page, its grid
+    assert "Lesson 14 of 16" in helpers.texts(at) and at.get("plotly_chart")  # the heads page, its grid
     button(at, "lesson_back").click().run()
     assert at.subheader[0].value.startswith(f"Step {LAST_STEP} of {LAST_STEP}")
 
@@ -83,7 +83,7 @@ def test_back_on_the_first_attention_step_goes_to_embeddings() -> None:
     at = open_page(present=1, step=1)
     button(at, "lesson_back").click().run()
     assert not at.exception
-    assert "Lesson 2 of 15" in helpers.texts(at)
+    assert "Lesson 2 of 16" in helpers.texts(at)
 
 
 def test_without_presenter_mode_the_steps_stop_at_the_page_ends() -> None:
@@ -92,10 +92,13 @@ def test_without_presenter_mode_the_steps_stop_at_the_page_ends() -> None:
     assert "lesson_arrow_next" not in [b.key for b in at.button]  # arrow keys keep moving sliders
 
 
-def test_the_lesson_ends_on_the_next_token_page() -> None:
+def test_the_lesson_ends_on_the_why_page() -> None:
     at = open_page("next_token", present=1)
+    assert not button(at, "lesson_next").disabled and "Why this token?" in button(at, "lesson_next").help
+    assert "Lesson 15 of 16" in helpers.texts(at)
+    at = open_page("why", present=1)
     assert button(at, "lesson_next").disabled and not button(at, "lesson_back").disabled
-    assert "Lesson 15 of 15" in helpers.texts(at)
+    assert "Lesson 16 of 16" in helpers.texts(at)
 
 
 @pytest.mark.parametrize("key", list(PALETTES))

@@ -24,6 +24,7 @@ MAIN_FIGURE = {
     "attention": "[data-testid=stMain] .js-plotly-plot",
     "heads": "[data-testid=stMain] .js-plotly-plot",
     "next_token": "[data-testid=stMain] .js-plotly-plot",
+    "why": "[data-testid=stMain] .js-plotly-plot",
 }
 
 
@@ -114,7 +115,7 @@ def test_a_clicker_walks_the_lesson_and_the_url_keeps_the_place(streamlit_server
     page.goto(link(streamlit_server.url, "attention", step=11))
     wait_for_app(page)
     press(page, "PageDown")  # past the last step: on to the next page of the lesson
-    expect(page.get_by_text("Lesson 14 of 15")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Lesson 14 of 16")).to_be_visible(timeout=30_000)
     url_has(page, "/heads?")
     wait_for_app(page)
     assert "present=1" in page.url
@@ -162,7 +163,7 @@ def test_the_sidebar_switch_turns_presenter_mode_on_and_puts_it_in_the_link(stre
     sidebar.get_by_text("Presenter mode").click()
     url_has(page, "present=1")
     wait_for_app(page)
-    expect(page.get_by_text(re.compile(r"Lesson \d+ of 15"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Lesson \d+ of 16"))).to_be_visible()
     assert font_px(page.locator("[data-testid=stMain] [data-testid=stMarkdownContainer] p").first) >= 20
     assert sidebar.get_attribute("data-collapsed") == "true"  # out of the way at once
     assert "palette=contrast" in page.url

@@ -51,14 +51,14 @@ def test_apply_palette_recolours_every_tagged_trace_and_nothing_else() -> None:
     )
 
 
-def test_the_lesson_walks_tokens_embeddings_every_step_heads_next_token() -> None:
+def test_the_lesson_walks_tokens_embeddings_every_step_heads_next_token_why() -> None:
     pages = [stop.page for stop in lesson.LESSON]
-    assert pages[:2] == ["tokens", "embeddings"] and pages[-2:] == ["heads", "next_token"]
+    assert pages[:2] == ["tokens", "embeddings"] and pages[-3:] == ["heads", "next_token", "why"]
     assert [s.step for s in lesson.LESSON if s.page == "attention"] == list(range(len(explain.STEPS)))
     assert lesson.neighbour("embeddings", None, 1) == lesson.Stop("attention", 0)
     assert lesson.neighbour("attention", len(explain.STEPS) - 1, 1) == lesson.Stop("heads")
     assert lesson.neighbour("attention", 0, -1) == lesson.Stop("embeddings")
-    assert lesson.neighbour("tokens", None, -1) is None and lesson.neighbour("next_token", None, 1) is None
+    assert lesson.neighbour("tokens", None, -1) is None and lesson.neighbour("why", None, 1) is None
     assert lesson.index_of("train") is None  # pages outside the lesson get no lesson bar
 
 

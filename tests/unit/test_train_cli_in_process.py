@@ -82,7 +82,8 @@ def test_the_saved_checkpoint_reproduces_the_trained_model_and_optimizer(
 
     monkeypatch.setattr(Trainer, "train", keep_trainer)
     run = tmp_path / "run"
-    assert train(corpus, run, "--max-iters", "10", "--eval-interval", "10") == 0
+    # (threads and dtype typed: "auto" would first time candidate steps through Trainer.train as well)
+    assert train(corpus, run, "--max-iters", "10", "--eval-interval", "10", "--threads", "1", "--dtype", "float32") == 0
     (trainer,) = trainers
     trained = trainer.model.eval()
     loaded = load_checkpoint(run / "checkpoint")

@@ -7,6 +7,7 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from gpt.runs.reader import list_runs
 from tests.conftest import no_exception, screenshot, start_small_run, wait_for_app
@@ -47,7 +48,11 @@ def test_launch_watch_reload_and_stop_a_real_run(streamlit_server, browser, isol
     page.wait_for_url("**/train*")
     wait_for_app(page, timeout=180_000)  # the first visit measures the default model's speed
     no_exception(page, "train page")
-    assert page.get_by_text("estimated time").count() == 1
+    assert page.get_by_text("estimated time", exact=True).count() == 1  # the metric, at once
+    # The speed probe runs in the background: its measured estimate, and the speed choice the run will
+    # use, appear without any click.
+    measured = page.get_by_text(re.compile(r"Measured on cpu.*The run trains with \d+ threads?, "))
+    expect(measured.first).to_be_visible(timeout=180_000)
     # your own text: a file that is not UTF-8 is refused with a message, a good one is used
     page.get_by_text("Upload my own .txt file").click()
     wait_for_app(page)

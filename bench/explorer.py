@@ -111,6 +111,30 @@ def time_page(model_id: str, step_id: str, sentences: list[str]) -> dict:
     }
 
 
+def summary(times_ms: list[float]) -> dict:
+    """Runs, median, p90 and max of some timings in ms (the shape every bench here prints)."""
+    ordered = sorted(times_ms)
+    return {
+        "runs": len(ordered),
+        "median_ms": round(statistics.median(ordered), 1),
+        "p90_ms": round(ordered[int(0.9 * (len(ordered) - 1))], 1),
+        "max_ms": round(ordered[-1], 1),
+    }
+
+
+def timed_clicks(at, keys: list[str], what: str) -> list[float]:
+    """Click the buttons ``keys`` one after another; each click's ``run()`` in ms."""
+    times = []
+    for key in keys:
+        button = at.button(key=key)
+        t0 = time.perf_counter()
+        button.click().run()
+        times.append((time.perf_counter() - t0) * 1000)
+        if at.exception:
+            raise RuntimeError(f"{what}: {at.exception[0].value}")
+    return times
+
+
 def time_step_changes(model_id: str, presenting: bool) -> dict:
     """Median server time of one step change (Next, then Back) on the attention page."""
     from streamlit.testing.v1 import AppTest
@@ -121,22 +145,8 @@ def time_step_changes(model_id: str, presenting: bool) -> dict:
         at.query_params["present"] = "1"
     at.switch_page("pages/attention.py")
     at.run()
-    times = []
-    for key in ["lesson_next"] * 10 + ["lesson_back"] * 10:
-        button = at.button(key=key)
-        t0 = time.perf_counter()
-        button.click().run()
-        times.append((time.perf_counter() - t0) * 1000)
-        if at.exception:
-            raise RuntimeError(f"{model_id}: {at.exception[0].value}")
-    return {
-        "model": model_id,
-        "presenter_mode": presenting,
-        "step_changes": len(times),
-        "median_ms": round(statistics.median(times), 1),
-        "p90_ms": round(sorted(times)[int(0.9 * (len(times) - 1))], 1),
-        "max_ms": round(max(times), 1),
-    }
+    times = timed_clicks(at, ["lesson_next"] * 10 + ["lesson_back"] * 10, model_id)
+    return {"model": model_id, "presenter_mode": presenting, **summary(times)}
 
 
 def step_change_results(models: list[str]) -> list[dict]:

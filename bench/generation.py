@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,19 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.explorer import demo_or_random, make_gpt2_run  # noqa: E402
+from bench.explorer import demo_or_random, make_gpt2_run, summary, timed_clicks  # noqa: E402
 
 DTYPE_BYTES = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8}
-
-
-def summary(times_ms: list[float]) -> dict:
-    ordered = sorted(times_ms)
-    return {
-        "runs": len(ordered),
-        "median_ms": round(statistics.median(ordered), 1),
-        "p90_ms": round(ordered[int(0.9 * (len(ordered) - 1))], 1),
-        "max_ms": round(ordered[-1], 1),
-    }
 
 
 def time_timeline(model_id: str, n_new: int = 20) -> dict:
@@ -58,14 +47,7 @@ def time_timeline(model_id: str, n_new: int = 20) -> dict:
     generate_ms = (time.perf_counter() - t0) * 1000
     if at.exception:
         raise RuntimeError(f"{model_id}: {at.exception[0].value}")
-    times = []
-    for key in ["nt_step_next"] * (n_new - 1) + ["nt_step_back"] * (n_new - 1):
-        button = at.button(key=key)
-        t0 = time.perf_counter()
-        button.click().run()
-        times.append((time.perf_counter() - t0) * 1000)
-        if at.exception:
-            raise RuntimeError(f"{model_id}: {at.exception[0].value}")
+    times = timed_clicks(at, ["nt_step_next"] * (n_new - 1) + ["nt_step_back"] * (n_new - 1), model_id)
     return {
         "model": model_id,
         "generated": n_new,

@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.load import WsClient, percentiles, sample_rss, start_server, start_training  # noqa: E402
+from gpt.train.device import cpu_model_name  # noqa: E402
 
 POLITE_MODEL = "demo:shakespeare-char"
 BIG_RUN = "gpt2-shaped"
@@ -166,7 +167,7 @@ def main() -> None:
             sampler.join()
             during = [mb for t, mb in rss if t <= attack_s]
             result = {
-                "cpu": _cpu_name(),
+                "cpu": cpu_model_name() or "unknown",
                 "attackers": args.attackers,
                 "tokens_per_sentence_about": args.tokens,
                 "seconds": round(attack_s, 1),
@@ -193,16 +194,6 @@ def main() -> None:
                 proc.wait(15)
             except Exception:
                 proc.kill()
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 if __name__ == "__main__":

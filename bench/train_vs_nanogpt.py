@@ -28,19 +28,13 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gpt.train.device import cpu_model_name  # noqa: E402
+
 DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "tinyshakespeare.txt"
 BATCH, BLOCK = 12, 64
 SHAPE = {"n_layer": 4, "n_head": 4, "n_embd": 128}
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def kept(values: list[float]) -> list[float]:
@@ -110,7 +104,7 @@ def main() -> None:
         json.dumps(
             {
                 "measure": "tokens/s, median over steps after the first 10 %, per round",
-                "cpu": cpu_name(),
+                "cpu": cpu_model_name() or platform.processor(),
                 "cpus": os.cpu_count(),
                 "iters_per_round": args.iters,
                 "nanogpt_tokens_per_s": [round(r) for r in nano],

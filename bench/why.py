@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from explorer import SENTENCES, demo_or_random, make_gpt2_run  # noqa: E402
+from explorer import SENTENCES, demo_or_random, make_gpt2_run, summary  # noqa: E402
 
 VIEWS = ("lens", "attribution", "knockout", "neuron", "inputs")
 N_TOKENS = 64
@@ -73,13 +73,7 @@ def time_view(model_id: str, view: str, texts: list[str]) -> dict:
         times.append((time.perf_counter() - t0) * 1000)
         if at.exception:
             raise RuntimeError(f"{model_id} {view}: {at.exception[0].value}")
-    return {
-        "model": model_id,
-        "view": view,
-        "runs": len(times),
-        "median_ms": round(statistics.median(times), 1),
-        "max_ms": round(max(times), 1),
-    }
+    return {"model": model_id, "view": view, **summary(times)}
 
 
 def time_ranking(model_id: str, text: str) -> dict:

@@ -17,6 +17,20 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
+# Every page's URL path, in the navigation's order (app.py); tests that visit every page use this list.
+PAGES = [
+    "overview",
+    "tokens",
+    "embeddings",
+    "attention",
+    "heads",
+    "next_token",
+    "why",
+    "train",
+    "runs",
+    "watch",
+    "labs",
+]
 
 
 def open_page(page: str, run: bool = True, **query_params: object) -> AppTest:

@@ -186,27 +186,6 @@ def line_chart(
     return _layout(fig, title, provenance, 380)
 
 
-def scatter_2d(
-    xy: np.ndarray,
-    labels: Sequence[str],
-    *,
-    title: str,
-    provenance: Mapping[str, object] | None = None,
-    x_title: str = "PC 1",
-    y_title: str = "PC 2",
-) -> go.Figure:
-    """Points with their (escaped) token labels, e.g. a PCA projection of embeddings."""
-    escaped = [safe_label(label) for label in labels]
-    fig = go.Figure(
-        go.Scatter(
-            x=xy[:, 0], y=xy[:, 1], mode="markers+text", text=escaped, textposition="top center", hovertext=escaped
-        )
-    )
-    fig.update_xaxes(title=x_title)
-    fig.update_yaxes(title=y_title)
-    return _layout(fig, title, provenance, 420)
-
-
 GRID_TOP_PX = 110  # title and "head k" labels above the tiles
 GRID_SIDE_PX = 190  # "layer k" labels and the colour bar beside them
 

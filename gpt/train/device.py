@@ -28,6 +28,19 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def cpu_model_name() -> str:
+    """The processor's name as the kernel reports it ("Intel(R) Xeon(R) Processor"), "" where unknown:
+    what measured speed choices and benchmark figures are valid for."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
 def physical_memory() -> int | None:
     """The machine's RAM in bytes (what a CPU run can use at most), or None where it cannot be read."""
     try:

@@ -21,7 +21,7 @@ import torch
 
 from gpt.config import GPTConfig
 from gpt.paths import ROOT
-from gpt.train.device import cpu_has_native_bf16, usable_cores
+from gpt.train.device import cpu_has_native_bf16, cpu_model_name, usable_cores
 
 CACHE_FORMAT = 1  # bump when what a choice means changes: older files are then measured anew
 DEFAULT_CACHE = ROOT / "data" / "speed-choices.json"
@@ -92,19 +92,8 @@ def machine_key(device: torch.device) -> str:
     if device.type == "cuda":
         hardware = torch.cuda.get_device_name(device)
     else:
-        hardware = _cpu_model() or platform.processor() or platform.machine()
+        hardware = cpu_model_name() or platform.processor() or platform.machine()
     return f"{hardware} | cores {usable_cores()} | torch {torch.__version__}"
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name") or line.startswith("model\t"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
 
 
 def cache_path() -> Path:

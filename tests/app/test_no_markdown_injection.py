@@ -14,25 +14,12 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import open_page
+from helpers import PAGES, open_page
 from run_fixtures import make_run
 from streamlit.testing.v1 import AppTest
 
 from ui.text import WORD_JOINER, md_code, md_escape
 
-PAGES = [
-    "overview",
-    "tokens",
-    "embeddings",
-    "attention",
-    "heads",
-    "next_token",
-    "why",
-    "train",
-    "runs",
-    "watch",
-    "labs",
-]
 QUERY_PARAMS = ["model", "sentence", "run", "lab", "step", "layer", "head"]  # every one ui/ and pages/ read
 
 PAYLOAD = (

@@ -17,22 +17,10 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app.test_classroom_mode import KEY, classroom, enter_key, everything_shown, teacher_key  # noqa: F401 - fixtures
 from tests.app.test_no_markdown_injection import markdown_sources, unescaped
+from tests.helpers import PAGES
 from ui.teacher import GPT2_FOLDER, RUNS_FOLDER
 from ui.text import WORD_JOINER
 
-PAGES = [
-    "overview",
-    "tokens",
-    "embeddings",
-    "attention",
-    "heads",
-    "next_token",
-    "why",
-    "train",
-    "runs",
-    "watch",
-    "labs",
-]
 APP_FOLDER = Path(__file__).resolve().parents[2]
 
 

@@ -11,24 +11,12 @@ from urllib.parse import quote
 import pytest
 
 from tests.conftest import ARTIFACTS, screenshot, wait_for_app
+from tests.helpers import PAGES
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 MODEL = "random:shakespeare-char"  # the deep link of the issue
 TOUR_MODEL = "demo:shakespeare-char"  # the shipped trained model: screenshots show learned patterns
-PAGES = [
-    "overview",
-    "tokens",
-    "embeddings",
-    "attention",
-    "heads",
-    "next_token",
-    "why",
-    "train",
-    "runs",
-    "watch",
-    "labs",
-]
 VIEWPORT = {"width": 1400, "height": 2400}
 DEEP_LINK = f"/attention?sentence=Hello%20world&layer=1&head=2&step=4&model={quote(MODEL)}"
 STEP_4 = "Step 4 of 11 · Values V: what each token hands over (layer 1, head 2)"

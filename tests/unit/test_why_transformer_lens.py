@@ -3,7 +3,7 @@
 transformer_lens is not a dependency of this project (it pulls a second copy of torch and much more),
 so this file is skipped where it is missing. To run it, in a throwaway environment:
 
-    python3 -m venv /tmp/tlvenv && /tmp/tlvenv/bin/pip install transformer_lens pytest tiktoken
+    python3 -m venv /tmp/tlvenv && /tmp/tlvenv/bin/pip install "transformer_lens==3.9.0" pytest tiktoken  # 4.x has no HookedTransformer
     PYTHONPATH=. /tmp/tlvenv/bin/python -m pytest --noconftest -p no:cacheprovider tests/unit/test_why_transformer_lens.py
 
 Nothing is downloaded: both models are built from one config and one set of weights.
@@ -17,7 +17,8 @@ import torch
 from gpt import GPT, GPTConfig
 from gpt.interpret import direct_logit_attribution, knockout_options, log_prob, logit_lens
 
-transformer_lens = pytest.importorskip("transformer_lens")
+SKIP_WHY = "the TransformerLens cross-check needs transformer_lens, which is not a dependency (see above)"
+transformer_lens = pytest.importorskip("transformer_lens", reason=SKIP_WHY)
 
 # GPT-2's shapes except the vocabulary and context, which only make the test slower.
 CONFIG = GPTConfig(vocab_size=2000, block_size=64, n_layer=12, n_head=12, n_embd=768)

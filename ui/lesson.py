@@ -92,7 +92,9 @@ def follow_pending(current_url_path: str) -> None:
 
 def nav_buttons(back: Stop | None, forward: Stop | None, middle: str | None = None) -> DeltaGenerator:
     """Back | middle | Next, on the clicker's keys; returns the middle column for the caller to fill."""
-    left, centre, right = st.columns([2, 6, 2], vertical_alignment="center")
+    # Wide enough for the label and its key ("Next  PageDown") beside a 300 px sidebar at 1024 px: at [2, 6, 2]
+    # the label was squeezed out and only the key hint showed.
+    left, centre, right = st.columns([3.5, 4, 3.5], vertical_alignment="center")
     with left:
         _button("Back", back, BACK_KEY, "lesson_back", ":material/arrow_back:")
     with right:

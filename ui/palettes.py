@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import plotly.colors
 import plotly.graph_objects as go
 
 # The values a figure's trace ``meta`` may carry.
 WEIGHTS, SCORES, VALUES, MASKED = "weights", "scores", "values", "masked"
+SIGNED = "signed"  # bars coloured by their sign, in the diverging scale's two colours
 
 
 @dataclass(frozen=True)
@@ -21,17 +23,19 @@ class Palette:
     sequential: str  # Plotly colour scale for 0..1 quantities (attention weights, probabilities)
     diverging: str  # for signed quantities centred on 0 (scores, embeddings, changes)
     masked: str  # masked (−∞) cells: a colour neither scale contains, so they never read as a value
+    positive: str  # the diverging scale's colour for values above 0, in words ("red")
+    negative: str  # ... and below 0 ("blue"): captions name colours from here, never from memory
 
 
 # Keys are what the URL carries (``palette=contrast``); the first is the default.
 PALETTES: dict[str, Palette] = {
     # Viridis and ColorBrewer's RdBu are both readable with the common colour-vision deficiencies,
     # and viridis keeps rising in lightness, so it also survives a greyscale printout.
-    "viridis": Palette("Colour-blind safe (viridis)", "Viridis", "RdBu_r", "#8c8c8c"),
+    "viridis": Palette("Colour-blind safe (viridis)", "Viridis", "RdBu_r", "#8c8c8c", "red", "blue"),
     # For washed-out projectors: the widest lightness range there is, white to black.
-    "contrast": Palette("High contrast (black on white)", "Greys", "PuOr_r", "#00a651"),
+    "contrast": Palette("High contrast (black on white)", "Greys", "PuOr_r", "#00a651", "brown", "purple"),
     # The app's first look: one hue for weights.
-    "blues": Palette("Classic blues", "Blues", "RdBu_r", "#8c8c8c"),
+    "blues": Palette("Classic blues", "Blues", "RdBu_r", "#8c8c8c", "red", "blue"),
 }
 DEFAULT_PALETTE = next(iter(PALETTES))
 
@@ -48,9 +52,19 @@ def scale_for(kind: str, chosen: Palette) -> str | list[list[object]]:
     return chosen.sequential if kind == WEIGHTS else chosen.diverging
 
 
+def sign_colours(chosen: Palette) -> tuple[str, str]:
+    """The colours the diverging scale gives clearly positive and clearly negative values."""
+    high, low = plotly.colors.sample_colorscale(chosen.diverging, [0.85, 0.15])
+    return high, low
+
+
 def apply_palette(fig: go.Figure, chosen: Palette) -> go.Figure:
-    """Colour every tagged heatmap of ``fig`` with ``chosen`` (untagged traces are left alone)."""
+    """Colour every tagged heatmap of ``fig`` with ``chosen``, and signed bars with its two sign colours, so a
+    bar and a cell of the same sign look alike (untagged traces are left alone)."""
     for trace in fig.data:
         if isinstance(trace, go.Heatmap) and trace.meta in (WEIGHTS, SCORES, VALUES, MASKED):
             trace.colorscale = scale_for(str(trace.meta), chosen)
+        elif isinstance(trace, go.Bar) and trace.meta == SIGNED:
+            positive, negative = sign_colours(chosen)
+            trace.marker.color = [positive if v >= 0 else negative for v in trace.x]
     return fig

@@ -63,6 +63,12 @@ def current_look() -> Look:
     return Look(is_presenting(), palette(str(state.get("palette"))))
 
 
+def sign_colours() -> tuple[str, str]:
+    """How this session's palette draws values above and below 0, in words: ("red", "blue")."""
+    colours = current_look().colours
+    return colours.positive, colours.negative
+
+
 def page_config_sidebar() -> str:
     """``initial_sidebar_state`` for ``st.set_page_config``: out of the way while presenting."""
     return "collapsed" if is_presenting() else "auto"

@@ -15,7 +15,7 @@ import streamlit as st
 
 from gpt import visible
 from gpt.runs import SCORE_KINDS, ProbeRecord, head_score_series, probe_file, read_probe_weights
-from ui import figures
+from ui import figures, presenter
 from ui.render import show_figure
 from ui.watch_figures import fit_beside, head_score_facets
 from ui.watch_steps import DEFAULT_SPEED, PLAY_SPEEDS, play_start, played_index, shown_index, step_indicator
@@ -194,7 +194,8 @@ def heatmaps(run_id: str, run_path: Path, records: list[ProbeRecord], index: int
         if before is None or before.shape != weights.shape:
             st.warning("The previous step's attention file is missing, so no difference can be shown.")
             return
-        st.caption("Red: more than at the step before; blue: less.")
+        more, less = presenter.sign_colours()
+        st.caption(f"{more.capitalize()}: more than at the step before; {less}: less.")
         diff = current - before[layer, head]
         title = f"Change since step {records[index - 1].iter}"
         fig = figures.heatmap(

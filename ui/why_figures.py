@@ -12,8 +12,10 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ui.figures import MAX_CELL_TEXT, MAX_NAMED_HOVER_CELLS, bar_chart, heatmap, safe_label
+from ui.palettes import SIGNED, palette, sign_colours
 
-PUSH, PULL = "#1f77b4", "#d62728"  # a positive contribution (raises the logit) and a negative one
+FRAME = "#d62728"  # the red frame of the selected cell (as the heads grid frames its selected head)
+
 KNOCKED_OUT = "#ff7f0e"  # the frame of a knocked-out head in the heads grid
 
 
@@ -47,7 +49,9 @@ def clickable_cells(fig: go.Figure, hover: Sequence[Sequence[str]] | None = None
 
 def mark_cell(fig: go.Figure, row: int, col: int) -> None:
     """A red frame around one cell of a heatmap (the one whose details are shown)."""
-    fig.add_shape(type="rect", x0=col - 0.5, x1=col + 0.5, y0=row - 0.5, y1=row + 0.5, line={"color": PULL, "width": 3})
+    fig.add_shape(
+        type="rect", x0=col - 0.5, x1=col + 0.5, y0=row - 0.5, y1=row + 0.5, line={"color": FRAME, "width": 3}
+    )
 
 
 def lens_figure(
@@ -95,11 +99,13 @@ def lens_figure(
 def signed_bars(
     labels: Sequence[str], values: Sequence[float], *, title: str, value_title: str, provenance: dict[str, object]
 ) -> go.Figure:
-    """A bar chart (``ui.figures.bar_chart``, best first) coloured by sign: blue pushes up, red pulls down."""
+    """A bar chart (``ui.figures.bar_chart``, best first) coloured by sign in the session's palette (tagged
+    ``SIGNED``: ``ui.palettes.apply_palette`` colours it like a diverging heatmap's cells)."""
     fig = bar_chart(
         labels, values, title=title, value_title=value_title, provenance=provenance, decimals=3, numbered=False
     )
-    fig.data[0].marker.color = [PUSH if v >= 0 else PULL for v in values]
+    positive, negative = sign_colours(palette(""))
+    fig.data[0].update(meta=SIGNED, marker_color=[positive if v >= 0 else negative for v in values])
     return fig
 
 

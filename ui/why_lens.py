@@ -9,7 +9,7 @@ import streamlit as st
 
 from gpt import Trace
 from gpt.interpret import POINTS, default_points, direct_logit_attribution, logit_lens
-from ui import shell
+from ui import presenter, shell
 from ui.figures import bar_chart, heatmap, token_labels
 from ui.render import show_figure
 from ui.why_figures import lens_figure, mark_cell, signed_bars
@@ -101,11 +101,12 @@ def show_attribution(sel: shell.Selection, trace: Trace, choice: Choice) -> None
     )
     show_figure(fig, frame, "logit_attribution", key="why_attribution")
     grid = attr.head_matrix().numpy()
+    raises, lowers = presenter.sign_colours()  # the palette's words: RdBu draws positive values red
     fig = heatmap(
         grid,
         [f"layer {i}" for i in range(grid.shape[0])],
         [f"head {j}" for j in range(grid.shape[1])],
-        title="Every head's direct contribution (blue raises the logit, red lowers it)",
+        title=f"Every head's direct contribution ({raises} raises the logit, {lowers} lowers it)",
         kind="values",
         provenance=sel.provenance(position=choice.position),
         decimals=2,

@@ -120,7 +120,8 @@ STEPS: tuple[Step, ...] = (
         "Softmax: scores become attention weights",
         r"A_{ij} = \frac{e^{S''_{ij}}}{\sum_{j'} e^{S''_{ij'}}}",
         "Each row is turned into weights between 0 and 1 that add up to 1: the share of attention token i "
-        "gives to each token j. A dark cell means that key matters a lot to that query; masked cells are 0.",
+        "gives to each token j. A high weight (see the colour bar) means that key matters a lot to that query; "
+        "masked cells are 0.",
         "(T, T)",
         "weights",
         True,

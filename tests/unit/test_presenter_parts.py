@@ -81,3 +81,18 @@ def test_every_grid_tile_carries_its_layer_and_head_for_a_click() -> None:
     assert list(fig.layout.yaxis.ticktext) == ["layer 4", "layer 5"]
     frame = fig.layout.shapes[0]
     assert (frame.x0, frame.y0) == (2 * 6 - 0.5, 1 * 6 - 0.5)  # red frame on layer 5 (the 2nd row), head 2
+
+
+@pytest.mark.parametrize("key", list(PALETTES))
+def test_signed_bars_take_the_palette_sign_colours_and_captions_name_them_right(key: str) -> None:
+    from ui.palettes import SIGNED, sign_colours
+    from ui.why_figures import signed_bars
+
+    chosen = PALETTES[key]
+    fig = apply_palette(signed_bars(["a", "b"], [0.5, -0.2], title="t", value_title="v", provenance={}), chosen)
+    positive, negative = sign_colours(chosen)
+    assert fig.data[0].meta == SIGNED and list(fig.data[0].marker.color) == [positive, negative]
+    # The words captions use ("red raises the logit") describe those colours.
+    for word, colour in ((chosen.positive, positive), (chosen.negative, negative)):
+        r, g, b = rgb(colour)
+        assert {"red": r > b, "brown": r > b and r > g, "blue": b > r, "purple": b > g}[word], (key, word, colour)

@@ -64,6 +64,7 @@ def main() -> None:
 
     import ui.train_estimate
     from gpt.train import TRAINING_PRESETS
+    from gpt.train.device import cpu_model_name
 
     cold = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     cold.switch_page(PAGE)
@@ -72,7 +73,8 @@ def main() -> None:
     cold_message = probe_text(cold)
 
     warm = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
-    warm.switch_page("pages/overview.py").run()
+    warm.switch_page("pages/overview.py")
+    overview_s = timed_run(warm)  # the anchor: a light explorer page, first visit, same process and moment
     presets = list(TRAINING_PRESETS)
     warm.switch_page(PAGE)
     warm.session_state["train_preset"] = presets[1]  # a model the cold session did not ask for
@@ -93,6 +95,8 @@ def main() -> None:
     result = {
         "cold_first_run_s": cold_s,
         "warm_first_visit_s": warm_s,
+        "anchor_overview_first_visit_s": overview_s,
+        "train_over_overview": round(warm_s / max(overview_s, 1e-9), 2),
         "preset_switch_s": {
             "median": sorted(unmeasured)[len(unmeasured) // 2] if unmeasured else None,
             "max": max(unmeasured) if unmeasured else None,
@@ -102,6 +106,7 @@ def main() -> None:
         "probe_wait_s": round(time.perf_counter() - answered, 1) if idle else None,
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
+        "cpu": cpu_model_name(),
     }
     print(json.dumps(result, indent=2))
 

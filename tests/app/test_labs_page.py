@@ -157,14 +157,18 @@ def test_bigram_trains_and_explains_context_blindness():
 @pytest.mark.slow
 def test_typing_into_a_cell_in_a_real_browser_recomputes(streamlit_server, browser):
     """The real path: select a data_editor cell, type, Enter; the score table follows."""
+    from playwright.sync_api import expect
+
     from tests.conftest import screenshot, wait_for_app
 
     page = browser.new_page(viewport={"width": 1400, "height": 2000})
     page.goto(f"{streamlit_server.url}/labs?lab=journey")
     wait_for_app(page)
     assert page.get_by_text("Page not found").count() == 0  # a fresh server's deep link opens cleanly
-    tables = page.locator("[data-testid=stTable]")
-    assert f"{BOOK_SCORE_YOUR:.4f}" in tables.first.inner_text()
+    # the score table is the one with the softmax row; found by content, not by position, because
+    # the page's tabs hold other tables (the context vectors) that may reach the DOM first
+    scores = page.locator("[data-testid=stTable]").filter(has_text="softmax α").first
+    expect(scores).to_contain_text(f"{BOOK_SCORE_YOUR:.4f}", timeout=30_000)
     grid = page.locator("[data-testid=stDataFrame]").first.bounding_box()
     row_height = grid["height"] / 7  # header + six tokens
     page.mouse.click(grid["x"] + grid["width"] * 0.45, grid["y"] + 1.5 * row_height)  # select "Your", x1
@@ -173,10 +177,10 @@ def test_typing_into_a_cell_in_a_real_browser_recomputes(streamlit_server, brows
     page.wait_for_timeout(500)  # let the cell editor take the text before Enter commits it
     page.keyboard.press("Enter")
     # 1.0*0.55 + 0.15*0.87 + 0.89*0.66 = 1.2679: wait for the rerun to show it in the score table
-    tables.first.filter(has_text="1.2679").wait_for(timeout=60_000)
+    expect(scores).to_contain_text("1.2679", timeout=60_000)
     wait_for_app(page)
     screenshot(page, "labs_journey_edited")
-    assert f"{BOOK_SCORE_YOUR:.4f}" not in tables.first.inner_text()
+    expect(scores).not_to_contain_text(f"{BOOK_SCORE_YOUR:.4f}")
     assert page.locator("[data-testid=stException]").count() == 0
 
 

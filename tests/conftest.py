@@ -14,6 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
+
+# One torch thread in the test process: the tests' models are tiny, and two threads beside a server,
+# a worker or a browser that the same test started spent most of their time waiting for each other
+# (measured: a 19 x 19 attention step took 20 ms instead of 0.1 ms while the other core was busy).
+torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"

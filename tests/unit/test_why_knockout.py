@@ -167,7 +167,7 @@ def held_out_windows(n: int, size: int) -> list[list[int]]:
 
 def test_knocking_out_the_demo_models_previous_token_head_raises_its_loss() -> None:
     model = load_model("demo:shakespeare-char").model
-    windows = held_out_windows(20, model.config.block_size)
+    windows = held_out_windows(8, model.config.block_size)
     weights = explain.all_weights(model.trace(windows[0]))
     assert float(explain.head_scores(weights)["previous_token"][0, 1]) > 0.6  # layer 0 head 1 is that head
     cfg = model.config
@@ -180,8 +180,8 @@ def test_knocking_out_the_demo_models_previous_token_head_raises_its_loss() -> N
         ]
         return sum(deltas) / len(deltas)
 
-    # Measured by bench/why.py on 200 windows (README): about +1 nat. Here on 20, with room to spare.
-    assert change(0, 1, "mean") > 0.7 and change(0, 1, "zero") > 0.7
-    others = [change(layer, head, "mean") for layer in range(cfg.n_layer) for head in range(cfg.n_head)]
-    others.remove(max(others))
-    assert change(0, 1, "mean") > 1.5 * max(others)  # no other head matters nearly as much to this model
+    # Measured by bench/why.py on 200 windows (README): about +1 nat. Here on 8, with room to spare.
+    effects = {(layer, head): change(layer, head, "mean") for layer in range(cfg.n_layer) for head in range(cfg.n_head)}
+    assert effects[(0, 1)] > 0.7 and change(0, 1, "zero") > 0.7
+    others = [effect for where, effect in effects.items() if where != (0, 1)]
+    assert effects[(0, 1)] > 1.5 * max(others)  # no other head matters nearly as much to this model

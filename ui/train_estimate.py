@@ -177,7 +177,7 @@ def estimate_section(cfg: GPTConfig, settings: TrainSettings, device: str) -> bo
             f"{budget_text}. Use fewer layers, a smaller embedding size or context, or a smaller batch."
         )
         return False
-    request = ProbeRequest.of(cfg, settings.batch_size, device)
+    request = ProbeRequest.of(cfg, settings.batch_size, device, settings.optimizer)
     known = SPEED_PROBES.status(request).outcome is not None
     (_estimate if known else _estimate_when_measured)(request, settings, n_params, mem.total_bytes)
     if budget and mem.total_bytes > 0.9 * budget:

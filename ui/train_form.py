@@ -39,9 +39,10 @@ FLOAT_KNOBS = {
     "dropout": ("dropout", 0.0, 0.9, "%.2f"),
     "grad_clip": ("gradient clipping (0 = off)", 0.0, 100.0, "%.2f"),
     "weight_decay": ("weight decay", 0.0, 1.0, "%.2f"),
+    "muon_lr": ("Muon learning rate (its matrices)", 1e-5, 1.0, "%.1e"),
 }
 MAIN = ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "max_iters", "lr", "dropout")
-TEXT_KNOBS = ("tokenizer", "probe", "sample_prompt")
+TEXT_KNOBS = ("tokenizer", "optimizer", "probe", "sample_prompt")
 FORM_KNOBS = (*INT_KNOBS, *FLOAT_KNOBS, *TEXT_KNOBS)  # the rest come from the preset as they are
 
 
@@ -128,6 +129,15 @@ def knobs_section() -> None:
         ["char", "gpt2"],
         format_func=lambda k: {"char": "characters", "gpt2": "GPT-2 BPE (50,257 tokens)"}[k],
         **state.bind(KNOB.format("tokenizer")),
+    )
+    st.selectbox(
+        "Optimizer",
+        ["muon", "adamw"],
+        format_func=lambda k: {
+            "muon": "Muon for the blocks' matrices, AdamW for the rest (faster to a good loss)",
+            "adamw": "AdamW for everything (nanoGPT's recipe)",
+        }[k],
+        **state.bind(KNOB.format("optimizer")),
     )
     cols = st.columns(4)
     for i, name in enumerate(MAIN):

@@ -143,6 +143,7 @@ def measure_step_time(
     bf16: bool = False,
     threads: int = 0,
     target_s: float = PROBE_TARGET_S,
+    optimizer: str = "adamw",
 ) -> ProbeResult:
     """Time real training steps of ``cfg`` on random tokens (after WARMUP_STEPS untimed ones) and return
     the median step time (robust to a hiccup of a busy machine).
@@ -150,7 +151,8 @@ def measure_step_time(
     Uses the worker's own ``Trainer``: the same optimizer, clipping and autocast as a real run.
     Times up to ``steps`` steps, fewer once ``target_s`` of step time is timed, and stops
     (after at least one timed step) when ``max_seconds`` of wall time have passed. ``threads`` > 0
-    sets torch's CPU threads first (the run's choice: ``gpt.train.tuning``).
+    sets torch's CPU threads first (the run's choice: ``gpt.train.tuning``). ``optimizer`` is the run's:
+    Muon's orthogonalisation costs time per step that AdamW does not.
     """
     from gpt.model import GPT
     from gpt.train.data import Splits
@@ -193,6 +195,7 @@ def measure_step_time(
         eval_iters=1,
         log_interval=10**9,
         warmup_iters=0,
+        optimizer=optimizer,
     )
     try:
         if dev.type == "cuda":
@@ -261,6 +264,7 @@ def probe_in_subprocess(
     steps: int = DEFAULT_PROBE_STEPS,
     bf16: bool | None = None,
     timeout: float = PROBE_TIMEOUT_S,
+    optimizer: str = "adamw",
 ) -> ProbeResult:
     """``measure_step_time`` in a child process: the server process never trains, and a GPU's memory
     is given back as soon as the probe ends. It blocks until then (pages use ``ProbeQueue``).
@@ -277,6 +281,7 @@ def probe_in_subprocess(
         "device": child_device,
         "steps": steps,
         "bf16": bf16,
+        "optimizer": optimizer,
         "nice": CHILD_NICENESS,
     }
     argv = [sys.executable, "-m", "gpt.train.estimate", json.dumps(request)]
@@ -304,14 +309,18 @@ def probe_in_subprocess(
         raise EstimateError(f"the speed probe answered something unexpected: {answer}") from exc
 
 
-def probe_with_run_choice(cfg: GPTConfig, batch_size: int, device: str, steps: int, dtype: str) -> ProbeResult:
+def probe_with_run_choice(
+    cfg: GPTConfig, batch_size: int, device: str, steps: int, dtype: str, optimizer: str = "adamw"
+) -> ProbeResult:
     """The probe as the run will train: with the threads and precision the run will choose (measured
     once per machine by ``gpt.train.tuning``, and remembered for the run)."""
     from gpt.train.tuning import tuned_choice
 
     dev = _torch_device(device)
     choice = tuned_choice(cfg, batch_size, dev, threads=0, dtype=dtype)
-    result = measure_step_time(cfg, batch_size, device, steps=steps, bf16=choice.bf16, threads=choice.threads)
+    result = measure_step_time(
+        cfg, batch_size, device, steps=steps, bf16=choice.bf16, threads=choice.threads, optimizer=optimizer
+    )
     return replace(result, speed_choice=choice.describe())
 
 
@@ -330,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
             str(request.get("device", "cpu")),
             steps=int(request.get("steps", DEFAULT_PROBE_STEPS)),
             dtype="auto" if bf16 is None else "bfloat16" if bf16 else "float32",
+            optimizer=str(request.get("optimizer", "adamw")),
         )
     except (IndexError, KeyError, TypeError, ValueError, json.JSONDecodeError, ConfigError, EstimateError) as exc:
         print(json.dumps({"error": str(exc)}))

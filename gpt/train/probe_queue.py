@@ -24,15 +24,17 @@ MAX_WAITING_PROBES = 8  # a teacher clicking through every model size must not q
 
 @dataclass(frozen=True)
 class ProbeRequest:
-    """One speed probe: a model (its config as sorted JSON, so equal models are one key), a batch, a device."""
+    """One speed probe: a model (its config as sorted JSON, so equal models are one key), a batch, a
+    device and the optimiser (Muon's steps take longer than AdamW's)."""
 
     config_json: str
     batch_size: int
     device: str
+    optimizer: str = "adamw"
 
     @classmethod
-    def of(cls, cfg: GPTConfig, batch_size: int, device: str) -> ProbeRequest:
-        return cls(json.dumps(cfg.to_dict(), sort_keys=True), batch_size, device)
+    def of(cls, cfg: GPTConfig, batch_size: int, device: str, optimizer: str = "adamw") -> ProbeRequest:
+        return cls(json.dumps(cfg.to_dict(), sort_keys=True), batch_size, device, optimizer)
 
 
 ProbeOutcome = ProbeResult | str  # the result, or the message why the probe failed (it would fail again)
@@ -66,7 +68,7 @@ class ProbeQueue:
     def __init__(
         self,
         results: ProbeResults,
-        probe: Callable[[GPTConfig, int, str], ProbeResult] = probe_in_subprocess,
+        probe: Callable[..., ProbeResult] = probe_in_subprocess,  # (cfg, batch_size, device, optimizer=)
         max_waiting: int = MAX_WAITING_PROBES,
     ) -> None:
         self.results = results
@@ -121,7 +123,7 @@ class ProbeQueue:
     def _measure(self, request: ProbeRequest) -> ProbeOutcome:
         try:
             cfg = GPTConfig.from_dict(json.loads(request.config_json))
-            return self._probe(cfg, request.batch_size, request.device)
+            return self._probe(cfg, request.batch_size, request.device, optimizer=request.optimizer)
         except (EstimateError, ConfigError) as exc:
             return str(exc)
         except Exception as exc:  # the thread must survive anything, or every later probe would wait for ever

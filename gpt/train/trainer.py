@@ -23,6 +23,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from gpt.model import GPT
 from gpt.train.data import Splits, get_batch
+from gpt.train.optim import make_optimizer
 from gpt.train.settings import TrainSettings
 
 EVAL_SEED = 4242  # evaluation batches are the same at every evaluation: curves show the model, not the dice
@@ -40,23 +41,6 @@ def lr_at(it: int, cfg: TrainSettings) -> float:
     progress = (it - cfg.warmup_iters) / max(1, decay_iters - cfg.warmup_iters)
     coeff = 0.5 * (1.0 + math.cos(math.pi * progress))  # 1 -> 0
     return min_lr + coeff * (cfg.lr - min_lr)
-
-
-def make_optimizer(model: GPT, cfg: TrainSettings, device_type: str) -> torch.optim.AdamW:
-    """AdamW with two groups: matrices decay (weights of Linear layers and embeddings, as nanoGPT);
-    biases and LayerNorm gains (1-D tensors) do not."""
-    params = [p for p in model.parameters() if p.requires_grad]  # the tied lm_head appears once
-    decay = [p for p in params if p.dim() >= 2]
-    no_decay = [p for p in params if p.dim() < 2]
-    groups = [
-        {"params": decay, "weight_decay": cfg.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-    # CUDA: the fused kernel does the whole update in one launch. CPU: the default multi-tensor
-    # (foreach) update measured as fast as fused=True here, and fused pulls in a slow import.
-    if device_type == "cuda":
-        return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=True)
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
 
 
 @dataclass
@@ -281,7 +265,7 @@ class Trainer:
         self._seed_step(self.iter)
         lr = lr_at(self.iter, cfg)
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)  # Muon's matrices have their own peak
         x, y = get_batch(self.splits.train, self.block_size, cfg.batch_size, self._gen, self.device)
         with self._autocast():
             _, loss = self.train_model(x, y)

@@ -63,7 +63,13 @@ def wait_for(at: AppTest, check, timeout: float = 30.0) -> None:
 def test_train_page_shows_size_memory_and_measured_time_before_launch() -> None:
     at = open_page("train")
     no_exceptions(at)
-    assert at.selectbox(key="w_train_preset").options == ["2-minute CPU demo", "10-minute char model", "GPU BPE model"]
+    assert at.selectbox(key="w_train_preset").options == [
+        "2-minute CPU demo",
+        "nanoGPT's recipe (for comparison)",
+        "10-minute char model",
+        "GPU BPE model",
+    ]
+    assert at.selectbox(key="w_train_optimizer").value == "muon"  # the demo's recipe, editable
     assert metric(at, "parameters") == "0.81 M"  # the 4x4x128 char model on Shakespeare's 65+ characters
     assert "MB" in metric(at, "memory for training (estimate)")
     # The real probe runs in the background: the page shows it is measuring, its poll shows the result.

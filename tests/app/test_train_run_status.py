@@ -50,7 +50,7 @@ def gate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def no_real_probe(monkeypatch: pytest.MonkeyPatch) -> None:
     """The Train page's speed probe answers at once, from a store of this test only."""
 
-    def fake_probe(cfg, batch_size: int, device: str) -> ProbeResult:
+    def fake_probe(cfg, batch_size: int, device: str, **_: object) -> ProbeResult:
         return ProbeResult(device, 0.01, 3, 0.03, None, 1000.0, batch_size)
 
     queue = ProbeQueue(BoundedStore(max_entries=8), probe=fake_probe)

@@ -25,15 +25,17 @@ class HeldProbe:
 
     def __init__(self) -> None:
         self.calls: list[int] = []
+        self.optimizers: list[str] = []
         self.gate = threading.Event()
         self.started = threading.Semaphore(0)
         self.at_once = 0
         self.most_at_once = 0
         self._lock = threading.Lock()
 
-    def __call__(self, cfg, batch_size: int, device: str) -> ProbeResult:
+    def __call__(self, cfg, batch_size: int, device: str, optimizer: str = "adamw") -> ProbeResult:
         with self._lock:
             self.calls.append(batch_size)
+            self.optimizers.append(optimizer)
             self.at_once += 1
             self.most_at_once = max(self.most_at_once, self.at_once)
         self.started.release()
@@ -76,6 +78,15 @@ def test_requests_return_at_once_and_run_one_at_a_time_oldest_first(probe: HeldP
 def test_equal_models_are_one_request() -> None:
     assert ProbeRequest.of(preset("tiny"), 4, "cpu") == ProbeRequest.of(TINY.with_changes(), 4, "cpu")
     assert ProbeRequest.of(TINY, 4, "cpu") != ProbeRequest.of(TINY, 4, "cuda:0")
+    assert ProbeRequest.of(TINY, 4, "cpu") != ProbeRequest.of(TINY, 4, "cpu", "muon")  # Muon steps cost more
+
+
+def test_the_probe_times_the_runs_own_optimizer(probe: HeldProbe) -> None:
+    probe.gate.set()
+    queue = ProbeQueue(Store(), probe=probe)
+    queue.request(ProbeRequest.of(TINY, 4, "cpu", "muon"))
+    queue.request(ProbeRequest.of(TINY, 4, "cpu"))
+    assert queue.wait_idle(30) and probe.optimizers == ["muon", "adamw"]
 
 
 def test_failures_are_kept_as_messages_and_the_queue_goes_on(probe: HeldProbe) -> None:

@@ -50,6 +50,18 @@ def test_every_preset_reaches_the_worker_unchanged() -> None:
     assert APP_SETTINGS.eval_iters != TrainSettings().eval_iters  # the app's one deliberate difference
 
 
+def test_every_cpu_preset_states_what_bench_train_measured() -> None:
+    for name, preset in TRAINING_PRESETS.items():
+        if preset.wants_gpu:
+            assert "Not timed here" in preset.description, name  # no GPU figure is claimed
+            continue
+        assert preset.measured is not None and preset.measured.wall_s > 0 and preset.measured.val_loss > 0, name
+        assert f"{preset.measured.val_loss:.2f}" in preset.description and "bench/train.py" in preset.description
+    assert TRAINING_PRESETS["2-minute CPU demo"].measured.wall_s <= 120  # the name is a promise
+    assert TRAINING_PRESETS["10-minute char model"].measured.wall_s <= 600
+    assert TRAINING_PRESETS["nanoGPT's recipe (for comparison)"].settings.optimizer == "adamw"
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [

@@ -11,8 +11,9 @@ from gpt.config import preset
 from gpt.model import GPT
 from gpt.train.data import split_ids
 from gpt.train.device import resolve_bf16
+from gpt.train.optim import make_optimizer
 from gpt.train.settings import TrainSettings
-from gpt.train.trainer import Trainer, TrainerCallbacks, lr_at, make_optimizer
+from gpt.train.trainer import Trainer, TrainerCallbacks, lr_at
 from gpt.train.tuning import tuned_choice
 
 

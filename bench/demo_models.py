@@ -2,14 +2,16 @@
 
     .venv/bin/python bench/demo_models.py [CHECKPOINT_DIR ...]      (default: every shipped demo model)
 
-Per model: its validation loss over the whole validation split of the bundled corpus, the best
-previous-token head on the default sentence and on three other ordinary English sentences, and the
-best induction head on the All heads page's repeated random sequence (the same tokens, seed 0). The
-figures in assets/models/README.md come from here.
+Per model: its validation loss over the whole validation split of the corpus it was trained on
+(``--corpus``, default the bundled Shakespeare), the best previous-token head on the explorer's
+default sentence and three other ordinary English sentences, and the best induction head on the All
+heads page's repeated random sequence (``gpt.interpret.model_report``). The figures in
+assets/models/README.md come from here.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -20,54 +22,31 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gpt.checkpoint import load_checkpoint  # noqa: E402
-from gpt.interpret import explain  # noqa: E402
-from gpt.interpret.head_scores import head_scores  # noqa: E402
+from gpt.interpret.model_report import induction_head, previous_token_heads  # noqa: E402
 from gpt.paths import ROOT as PROJECT  # noqa: E402
-from gpt.train.data import split_ids  # noqa: E402
+from gpt.train.data import read_corpus, split_ids  # noqa: E402
 from gpt.train.evaluate import whole_split_loss  # noqa: E402
 
-# The explorer's default sentence first, then three ordinary ones.
-SENTENCES = (
-    "The quick brown fox jumps over the lazy dog",
-    "She opened the window and looked at the rain",
-    "My brother bought a small house near the river",
-    "We will meet again tomorrow after the long day",
-)
-CORPUS = PROJECT / "assets" / "corpora" / "shakespeare.txt"
 
-
-def best_head(scores: torch.Tensor) -> dict:
-    """(layers, heads) scores -> the best head and its score."""
-    flat = int(scores.argmax())
-    layer, head = divmod(flat, scores.shape[1])
-    return {"layer": layer, "head": head, "score": round(float(scores[layer, head]), 3)}
-
-
-def figures(path: Path) -> dict:
+def figures(path: Path, corpus: str) -> dict:
     loaded = load_checkpoint(path)
     model, tokenizer = loaded.model.eval(), loaded.tokenizer
-    cfg = model.config
-    out: dict = {"model": str(path.relative_to(PROJECT) if path.is_relative_to(PROJECT) else path)}
-    ids = torch.tensor(tokenizer.encode(CORPUS.read_text(encoding="utf-8")), dtype=torch.long)
+    ids = torch.tensor(tokenizer.encode(read_corpus(corpus)), dtype=torch.long)
+    out: dict = {"model": str(path), "corpus": corpus}
     out["whole_val_split_loss"] = round(whole_split_loss(model, split_ids(ids).val), 4)
-    if cfg.n_layer == 0 or not getattr(cfg, "attention", True):
-        return out  # nothing to score: no attention
-    with torch.no_grad():
-        out["previous_token"] = {
-            text: best_head(head_scores(explain.all_weights(model.trace(tokenizer.encode(text))))["previous_token"])
-            for text in SENTENCES
-        }
-        rep, period = explain.induction_sequence(tokenizer.vocab_size, cfg.block_size, seed=0)
-        weights = explain.all_weights(model.trace(rep))
-        out["induction"] = best_head(head_scores(weights, period)["induction"])
+    if model.config.n_layer > 0:  # the bigram rung has no attention to score
+        out["previous_token"] = previous_token_heads(model, tokenizer)
+        out["induction"] = induction_head(model, tokenizer.vocab_size)
     return out
 
 
 def main() -> None:
-    paths = [Path(p) for p in sys.argv[1:]] or sorted(
-        p for p in (PROJECT / "assets" / "models").iterdir() if p.is_dir()
-    )
-    print(json.dumps([figures(p) for p in paths], indent=1))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoints", nargs="*", type=Path)
+    parser.add_argument("--corpus", default="shakespeare", help="a bundled corpus name or a text file")
+    args = parser.parse_args()
+    paths = args.checkpoints or sorted(p for p in (PROJECT / "assets" / "models").iterdir() if p.is_dir())
+    print(json.dumps([figures(p, args.corpus) for p in paths], indent=1))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-POS_ENCODINGS = ("learned", "sinusoidal")
+POS_ENCODINGS = ("learned", "sinusoidal", "none")  # "none": no position vectors (the bigram rung)
 
 # Upper bounds that keep a typo (n_layer=10000) from eating the machine's memory.
 MAX_LAYERS = 96
@@ -29,9 +29,18 @@ class GPTConfig:
     bias: bool = True  # biases in Linear and LayerNorm, as GPT-2
     pos_encoding: str = "learned"  # "learned" (GPT-2) or "sinusoidal" (original Transformer)
     tie_embeddings: bool = True  # the output layer reuses the token embedding matrix (GPT-2); False: its own
+    # Parts a block can do without (the architecture ladder switches them off one at a time; GPT-2 has all).
+    mlp: bool = True  # each block ends with its feed-forward MLP (and the ln_2 before it); False: attention only
+    residual: bool = True  # x + sublayer(x); False: each sublayer's output replaces x (no skip connections)
+    layernorm: bool = True  # ln_1, ln_2 and ln_f; False: the vectors go on unnormalised
 
     def __post_init__(self) -> None:
         _validate(self)
+
+    @property
+    def has_attention(self) -> bool:
+        """Whether the model has attention heads at all: n_layer 0 (the bigram rung) has none."""
+        return self.n_layer > 0
 
     @property
     def head_size(self) -> int:
@@ -65,7 +74,7 @@ def _check_int(name: str, value: Any, low: int, high: int) -> None:
 def _validate(cfg: GPTConfig) -> None:
     _check_int("vocab_size", cfg.vocab_size, 1, MAX_VOCAB)
     _check_int("block_size", cfg.block_size, 1, MAX_BLOCK)
-    _check_int("n_layer", cfg.n_layer, 1, MAX_LAYERS)
+    _check_int("n_layer", cfg.n_layer, 0, MAX_LAYERS)  # 0: no blocks, a bigram model
     _check_int("n_head", cfg.n_head, 1, MAX_EMBD)
     _check_int("n_embd", cfg.n_embd, 1, MAX_EMBD)
     if cfg.n_embd % cfg.n_head != 0:
@@ -75,8 +84,12 @@ def _validate(cfg: GPTConfig) -> None:
         )
     if not isinstance(cfg.dropout, (int, float)) or not 0.0 <= cfg.dropout < 1.0:
         raise ConfigError(f"dropout must be in [0, 1), got {cfg.dropout!r}")
-    if not isinstance(cfg.tie_embeddings, bool):
-        raise ConfigError(f"tie_embeddings must be true or false, got {cfg.tie_embeddings!r}")
+    for name in ("tie_embeddings", "mlp", "residual", "layernorm"):
+        if not isinstance(getattr(cfg, name), bool):
+            raise ConfigError(f"{name} must be true or false, got {getattr(cfg, name)!r}")
+    if cfg.n_layer == 0 and not (cfg.mlp and cfg.residual):
+        # Refused rather than ignored: a checkpoint should not claim a switch that changes nothing.
+        raise ConfigError("mlp and residual switch parts of a block off, and n_layer 0 has no blocks: leave them on")
     if cfg.pos_encoding not in POS_ENCODINGS:
         raise ConfigError(f"pos_encoding must be one of {POS_ENCODINGS}, got {cfg.pos_encoding!r}")
     if cfg.pos_encoding == "sinusoidal" and cfg.n_embd % 2 != 0:

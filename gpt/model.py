@@ -8,6 +8,9 @@ Two paths through attention, one model:
   knockouts of ``TraceOptions`` exist on this path only;
 - generation (``model.forward_cached(idx, cache)``): the fast path's maths on the new tokens
   only, with every earlier token's keys and values kept in a ``KVCache`` owned by the caller.
+
+The config's switches (``mlp``, ``residual``, ``layernorm``, ``pos_encoding="none"``, ``n_layer=0``)
+take parts away for the architecture ladder; all three paths honour every one of them.
 """
 
 from __future__ import annotations
@@ -66,11 +69,8 @@ class KVCache:
 
     keys: list[torch.Tensor]  # per layer (B, nh, block_size, hs)
     values: list[torch.Tensor]
+    capacity: int  # positions it has room for (kept apart: a model without blocks caches no tensor)
     length: int = 0  # positions filled so far
-
-    @property
-    def capacity(self) -> int:
-        return self.keys[0].shape[2]
 
 
 class CausalSelfAttention(nn.Module):
@@ -152,23 +152,42 @@ class MLP(nn.Module):
         return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
 
 
+def layer_norm(cfg: GPTConfig) -> nn.Module:
+    """A LayerNorm, or the identity when the config switches LayerNorm off (no parameters then)."""
+    return nn.LayerNorm(cfg.n_embd, bias=cfg.bias) if cfg.layernorm else nn.Identity()
+
+
 class Block(nn.Module):
-    """Pre-LayerNorm transformer block: x + attn(ln(x)), then x + mlp(ln(x))."""
+    """Pre-LayerNorm transformer block: x + attn(ln(x)), then x + mlp(ln(x)).
+
+    The config can take parts away (the architecture ladder): without ``mlp`` there is no ln_2 and
+    no MLP; without ``residual`` each sublayer's output replaces x instead of being added to it;
+    without ``layernorm`` ln_1 and ln_2 are the identity.
+    """
 
     def __init__(self, cfg: GPTConfig) -> None:
         super().__init__()
-        self.ln_1 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.residual = cfg.residual
+        self.ln_1 = layer_norm(cfg)
         self.attn = CausalSelfAttention(cfg)
-        self.ln_2 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
-        self.mlp = MLP(cfg)
+        self.ln_2 = layer_norm(cfg) if cfg.mlp else None
+        self.mlp = MLP(cfg) if cfg.mlp else None
+
+    def add(self, x: torch.Tensor, sublayer_out: torch.Tensor) -> torch.Tensor:
+        """The skip connection x + sublayer(x), or the sublayer's output alone without residuals."""
+        return x + sublayer_out if self.residual else sublayer_out
+
+    def feed_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The MLP half of the block (nothing to do in a block without an MLP)."""
+        if self.mlp is None or self.ln_2 is None:
+            return x
+        return self.add(x, self.mlp(self.ln_2(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x))
-        return x + self.mlp(self.ln_2(x))
+        return self.feed_forward(self.add(x, self.attn(self.ln_1(x))))
 
     def forward_cached(self, x: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, start: int) -> torch.Tensor:
-        x = x + self.attn.forward_cached(self.ln_1(x), keys, values, start)
-        return x + self.mlp(self.ln_2(x))
+        return self.feed_forward(self.add(x, self.attn.forward_cached(self.ln_1(x), keys, values, start)))
 
     def forward_traced(
         self, resid_in: torch.Tensor, options: TraceOptions, knocked_out: Sequence[int] = ()
@@ -176,8 +195,8 @@ class Block(nn.Module):
         """The block on one sequence (a batch of 1, (1, T, C)), recording every intermediate."""
         x = self.ln_1(resid_in)
         attn = self.attn.forward_traced(x, options, knocked_out)
-        resid_mid = resid_in + attn.attn_out
-        resid_out = resid_mid + self.mlp(self.ln_2(resid_mid))
+        resid_mid = self.add(resid_in, attn.attn_out)
+        resid_out = self.feed_forward(resid_mid)
         return LayerTrace(
             resid_in=resid_in[0],
             x=x[0],
@@ -199,14 +218,14 @@ class GPT(nn.Module):
         super().__init__()
         self.config = cfg
         self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)  # token embeddings
-        if cfg.pos_encoding == "learned":
-            self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd)  # learned position embeddings (GPT-2)
-        else:
-            self.wpe = None
-            self.register_buffer("sinusoid", sinusoidal_positions(cfg.block_size, cfg.n_embd), persistent=False)
+        self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd) if cfg.pos_encoding == "learned" else None  # GPT-2
+        if self.wpe is None:  # fixed vectors: sinusoids, or zeros for "none" (adding them changes nothing)
+            fixed = sinusoidal_positions(cfg.block_size, cfg.n_embd) if cfg.pos_encoding == "sinusoidal" else None
+            fixed = torch.zeros(cfg.block_size, cfg.n_embd) if fixed is None else fixed
+            self.register_buffer("fixed_positions", fixed, persistent=False)
         self.drop = nn.Dropout(cfg.dropout)
         self.h = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
-        self.ln_f = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.ln_f = layer_norm(cfg)
         self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
         if cfg.tie_embeddings:
             self.lm_head.weight = self.wte.weight  # weight tying, as GPT-2
@@ -231,10 +250,11 @@ class GPT(nn.Module):
         return n
 
     def position_embeddings(self, t: int, device: torch.device, start: int = 0) -> torch.Tensor:
-        """(T, C) vectors of positions start..start+t-1: learned rows for GPT-2, fixed sinusoids otherwise."""
+        """(T, C) vectors of positions start..start+t-1: learned rows for GPT-2, fixed sinusoids, or zeros
+        for a model without position vectors."""
         if self.wpe is not None:
             return self.wpe(torch.arange(start, start + t, device=device))
-        return self.sinusoid[start : start + t]
+        return self.fixed_positions[start : start + t]
 
     def _check_length(self, t: int) -> None:
         if t == 0:
@@ -272,7 +292,7 @@ class GPT(nn.Module):
         positions = cfg.block_size if capacity is None else max(1, min(capacity, cfg.block_size))
         shape = (batch, cfg.n_head, positions, cfg.n_embd // cfg.n_head)
         empty = [torch.empty(shape, dtype=weight.dtype, device=weight.device) for _ in range(2 * cfg.n_layer)]
-        return KVCache(empty[: cfg.n_layer], empty[cfg.n_layer :])
+        return KVCache(empty[: cfg.n_layer], empty[cfg.n_layer :], positions)
 
     @torch.no_grad()
     def forward_cached(self, idx: torch.Tensor, cache: KVCache) -> torch.Tensor:

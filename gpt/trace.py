@@ -115,8 +115,8 @@ class LayerTrace:
     context_vec: torch.Tensor  # (nh, T, hs) attention weights @ V per head: what each head hands to W_o
     concat: torch.Tensor  # (T, C) heads side by side
     attn_out: torch.Tensor  # (T, C) concat @ W_o + b_o
-    resid_mid: torch.Tensor  # (T, C) resid_in + attn_out
-    resid_out: torch.Tensor  # (T, C) after the MLP's residual add
+    resid_mid: torch.Tensor  # (T, C) resid_in + attn_out (attn_out alone in a model without residual connections)
+    resid_out: torch.Tensor  # (T, C) after the MLP's residual add (resid_mid itself in a block without an MLP)
     options: TraceOptions
     knocked_out: tuple[int, ...] = ()  # heads whose context_vec was replaced (``steps`` still shows what they computed)
 

@@ -142,7 +142,7 @@ def main() -> None:
     if not presenting:
         st.title("Attention, step by step")
     sel = shell.require_tokens(shell.sidebar())
-    if sel is None:
+    if sel is None or not shell.require_parts(sel, "attention steps to follow", "attention"):
         return
     cfg = sel.loaded.model.config
     if not presenting:

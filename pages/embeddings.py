@@ -45,6 +45,14 @@ def positions(sel: shell.Selection, trace: Trace, dims: tuple[int, int], rows: i
         "would look the same. So a position vector is added to each token's vector: row *i* belongs to "
         "position *i*, whatever token stands there."
     )
+    if cfg.pos_encoding == "none":
+        st.info(
+            "**This model has no position vectors**, like the bigram rung of the architecture ladder lab: nothing "
+            "is added to the token embeddings, so it cannot tell where a token stands. For comparison, the "
+            "original Transformer's sinusoids:"
+        )
+        sinusoid_heatmap(cfg.n_embd, dims, rows)
+        return
     if cfg.pos_encoding == "learned":
         untrained = (
             " Here the model is untrained, so they are still random noise." if sel.loaded.meta.get("untrained") else ""

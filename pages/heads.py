@@ -88,7 +88,7 @@ def main() -> None:
     else:
         st.title("All heads")
     sel = shell.require_tokens(shell.sidebar())
-    if sel is None:
+    if sel is None or not shell.require_parts(sel, "heads to compare", "attention"):
         return
     cfg = sel.loaded.model.config
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from gpt import visible
+from gpt import GPTConfig, visible
 from gpt.interpret import model_facts, training_facts
 from ui import shell, state
 from ui.text import md_escape
@@ -58,16 +58,16 @@ def sentence_path(sel: shell.Selection | None) -> None:
             "3 · Attention, step by step",
             ":material/center_focus_strong:",
             "Queries meet keys: scores QKᵀ, scaled by √d_k, future tokens masked, softmax, then a weighted sum of values.",
-            f"Right now: {cfg.n_layer} layers × {cfg.n_head} heads, each a {n} × {n} weight matrix."
-            if live and cfg
-            else "",
+            attention_now(cfg, n) if live and cfg else "",
         ),
         (
             "pages/heads.py",
             "4 · All heads",
             ":material/grid_view:",
             "Every head side by side, with scores that spot previous-token, first-token and induction heads.",
-            f"Right now: {cfg.n_layer * cfg.n_head} attention patterns to compare." if live and cfg else "",
+            f"Right now: {cfg.n_layer * cfg.n_head} attention patterns to compare."
+            if live and cfg and cfg.has_attention
+            else "",
         ),
         (
             "pages/next_token.py",
@@ -83,6 +83,12 @@ def sentence_path(sel: shell.Selection | None) -> None:
             st.write(what)
             if now:
                 st.caption(now)
+
+
+def attention_now(cfg: GPTConfig, n: int) -> str:
+    if not cfg.has_attention:
+        return "Right now: this model has no attention at all (a bigram model without blocks)."
+    return f"Right now: {cfg.n_layer} layers × {cfg.n_head} heads, each a {n} × {n} weight matrix."
 
 
 def top_guess(sel: shell.Selection) -> str:

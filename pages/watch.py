@@ -48,6 +48,14 @@ def run_progress(run_id: str) -> tuple[bool, int]:
     return info.active, info.max_iters
 
 
+def has_no_attention(run_id: str) -> bool:
+    """A run of a model without blocks (n_layer 0) never records attention."""
+    try:
+        return manager().get_run(run_id).options.get("n_layer") == 0
+    except JobError:
+        return False
+
+
 def keep_pace(built_every: float | None, live: bool) -> None:
     """A fragment keeps the ``run_every`` it was first drawn with: when playing, the speed or the run's
     state now ask for another one (or none), the page is redrawn to start it anew."""
@@ -63,6 +71,12 @@ def replay(run_id: str, run_path: Path, built_every: float | None) -> None:
     for note in history.notes:
         st.caption(f"This run's attention record is damaged: {note}.")
     records = history.records
+    if not records and has_no_attention(run_id):
+        st.info(
+            "**This run's model has no attention** (no blocks: a bigram model, like the first rung of the "
+            "architecture ladder lab), so it records no attention to replay. Its loss curve is on the Train page."
+        )
+        return
     if not records:
         later = "it appears here by itself." if live else "come back in a moment."
         st.info(f"This run has not reached its first evaluation yet; {later}")

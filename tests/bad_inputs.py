@@ -66,7 +66,7 @@ def _config(case_id: str, settings: dict[str, Any], message: str, page_message: 
 CONFIGS = [
     _config("n_embd-not-divisible", {"n_head": 3}, "divisible by n_head", page_message=""),
     _config("zero-size", {"n_embd": 0}, "n_embd must be at least 1"),
-    _config("negative-size", {"n_layer": -2}, "n_layer must be at least 1"),
+    _config("negative-size", {"n_layer": -2}, "n_layer must be at least 0"),
     _config("huge-n_embd", {"n_embd": 10**6}, "n_embd must be at most 8192"),
     _config("huge-n_layer", {"n_layer": 10**4}, "n_layer must be at most 96"),
     _config("zero-batch", {"batch_size": 0}, "batch_size must be at least 1"),

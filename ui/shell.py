@@ -261,6 +261,36 @@ def repeated_banner(sel: Selection) -> None:
     )
 
 
+# Parts a page may need that a model of the architecture ladder lab can lack (gpt.config's switches).
+PART_NAMES = {"attention": "attention", "residual": "residual connections", "layernorm": "LayerNorm"}
+PART_HINTS = {
+    "attention": "It is a bigram model without any blocks, like the first rung of the architecture ladder lab: "
+    "each token's embedding goes straight to the output layer. Pages 1, 2 and 5 show what it does.",
+    "residual": "Its blocks replace the stream instead of adding to it, like the early rungs of the architecture "
+    "ladder lab, so the last vector is not a sum of the parts' outputs.",
+    "layernorm": "Its vectors are never normalised, like the rungs of the architecture ladder lab before LayerNorm.",
+}
+
+
+def missing_parts(sel: Selection, needs: tuple[str, ...]) -> list[str]:
+    """Which of ``needs`` ("attention", "residual", "layernorm") the chosen model lacks."""
+    cfg = sel.loaded.model.config
+    has = {"attention": cfg.has_attention, "residual": cfg.has_attention and cfg.residual, "layernorm": cfg.layernorm}
+    return [part for part in needs if not has[part]]
+
+
+def require_parts(sel: Selection, shows: str, *needs: str) -> bool:
+    """True when the model has every part in ``needs``; otherwise say (an info box) that this model has no
+    such step, for a view that shows ``shows``, and return False."""
+    missing = missing_parts(sel, needs)
+    if not missing:
+        return True
+    named = [PART_NAMES[part] for part in missing]
+    names = named[0] if len(named) == 1 else ", no ".join(named[:-1]) + " and no " + named[-1]
+    st.info(f"**This model has no {names}**, so there are no {shows} here. {PART_HINTS[missing[0]]}")
+    return False
+
+
 def require_tokens(selection: Selection | None) -> Selection | None:
     """Stop a page politely when there is nothing to show (no model, or an empty sentence)."""
     if selection is None:

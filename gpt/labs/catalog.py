@@ -77,6 +77,12 @@ LABS: tuple[Lab, ...] = (
         "9 · A bigram baseline that cannot use context",
         f"{KARPATHY_NOTES}, section “Bigram”",
     ),
+    Lab(
+        "ladder",
+        "10 · The architecture ladder: build the GPT one part at a time",
+        f"{KARPATHY_NOTES}, sections “Model Training” (the bigram's loss), “Self-Attention”, “Multi-Head "
+        "Attention”, “Blocks”, “Feedforward Network”, “Residual Connections”, “Layer Norm” and “Dropout”",
+    ),
 )
 
 

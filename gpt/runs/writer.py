@@ -255,9 +255,10 @@ class RunRecorder(TrainerCallbacks):
     def on_eval(self, trainer: Trainer, it: int, losses: dict[str, float]) -> None:
         model = trainer.model
         model.eval()
-        probe = probe_trace(model, self.tokenizer, self.probe_text)
-        scores = probe_scores(model, probe.weights)
-        self.files.append_probe(it, probe.tokens, scores, probe.weights, probe.queries, probe.keys)
+        if model.config.has_attention:  # a model without blocks (the bigram rung) has no attention to record
+            probe = probe_trace(model, self.tokenizer, self.probe_text)
+            scores = probe_scores(model, probe.weights)
+            self.files.append_probe(it, probe.tokens, scores, probe.weights, probe.queries, probe.keys)
         text = sample_text(model, self.tokenizer, self.sample_prompt, self.sample_tokens, trainer.cfg.seed)
         self.files.append_sample(it, self.sample_prompt, text)
         model.train()

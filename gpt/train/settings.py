@@ -16,7 +16,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from gpt.config import GPTConfig, preset
+from gpt.config import POS_ENCODINGS, GPTConfig, preset
 
 DEFAULT_PROBE = "The quick brown fox jumps over the lazy dog"
 TOKENIZERS = ("char", "gpt2")
@@ -61,13 +61,16 @@ class TrainSettings:
     data: str = _knob("shakespeare", "UTF-8 text file, or a bundled corpus name: shakespeare")
     tokenizer: str = _knob("char", "char (one id per character) or gpt2 (BPE)", choices=TOKENIZERS)
     # The model (its vocabulary size comes from the corpus and the tokenizer).
-    n_layer: int = _knob(_CPU_MODEL.n_layer, "transformer blocks", model=True)
+    n_layer: int = _knob(_CPU_MODEL.n_layer, "transformer blocks (0: none, a bigram model)", model=True)
     n_head: int = _knob(_CPU_MODEL.n_head, "attention heads per block", model=True)
     n_embd: int = _knob(_CPU_MODEL.n_embd, "embedding size (width of the residual stream)", model=True)
     block_size: int = _knob(_CPU_MODEL.block_size, "context length in tokens", model=True)
     dropout: float = _knob(_CPU_MODEL.dropout, "dropout probability while training", model=True)
     pos_encoding: str = _knob(
-        _CPU_MODEL.pos_encoding, "position vectors", choices=("learned", "sinusoidal"), model=True
+        _CPU_MODEL.pos_encoding,
+        "position vectors (none: the model cannot tell positions apart)",
+        choices=POS_ENCODINGS,
+        model=True,
     )
     tie_embeddings: bool = _knob(
         True,
@@ -75,6 +78,12 @@ class TrainSettings:
         flag="--untied-head",
         model=True,
     )
+    # Parts a block can do without (the architecture ladder lab switches them off one at a time).
+    mlp: bool = _knob(True, "blocks without their feed-forward MLP (attention only)", flag="--no-mlp", model=True)
+    residual: bool = _knob(
+        True, "no residual connections: each sublayer's output replaces its input", flag="--no-residual", model=True
+    )
+    layernorm: bool = _knob(True, "no LayerNorm (ln_1, ln_2 and ln_f)", flag="--no-layernorm", model=True)
     # The optimisation: AdamW, linear warmup then cosine decay to min_lr.
     batch_size: int = _knob(12, "sequences per step", at_least=1)
     max_iters: int = _knob(2000, "optimizer steps", at_least=1)
@@ -86,6 +95,14 @@ class TrainSettings:
     weight_decay: float = _knob(0.1, "AdamW weight decay of the matrices", at_least=0)
     beta1: float = _knob(0.9, "AdamW beta1", at_least=0)
     beta2: float = _knob(0.99, "AdamW beta2", at_least=0)
+    optimizer: str = _knob(
+        "adamw",
+        "adamw (nanoGPT's recipe) or muon (Muon for the blocks' matrices, AdamW for the rest)",
+        choices=("adamw", "muon"),
+    )
+    muon_lr: float = _knob(
+        0.02, "Muon's peak learning rate (its matrices only; follows the same schedule)", positive=True
+    )
     seed: int = _knob(1337, "random seed of the weights, batches and dropout")
     # Evaluation and what the run records.
     eval_interval: int = _knob(250, "evaluate (val loss, sample, probe, checkpoint) every N steps", at_least=1)

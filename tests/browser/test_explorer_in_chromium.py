@@ -89,6 +89,14 @@ def test_every_page_renders_and_state_carries_between_pages(streamlit_server, br
         screenshot(page, f"page-{name}")
     assert elsewhere == [], "requests that left the local server"
 
+    # the architecture ladder lab opens from its link with the shipped table and curves
+    page.goto(f"{base}/labs?lab=ladder")
+    wait_for_app(page)
+    no_exception(page, "ladder lab")
+    assert page.get_by_text("Train this rung now").count() >= 1
+    assert page.locator(".js-plotly-plot").count() >= 1
+    screenshot(page, "lab-ladder")
+
     # change the sentence on the tokens page, see it on the attention page
     go_to(page, base, "tokens")
     set_sentence(page, "Wherefore art thou")

@@ -63,6 +63,6 @@ def test_score_and_largest_label():
 
 def test_lab_ids_are_unique_and_unknown_falls_back():
     ids = [lab.lab_id for lab in LABS]
-    assert len(ids) == len(set(ids)) == 9
+    assert len(ids) == len(set(ids)) == 10
     assert lab_by_id("bigram").lab_id == "bigram"
     assert lab_by_id("nope") is LABS[0] and lab_by_id(None) is LABS[0]

@@ -159,7 +159,7 @@ def test_layer_trace_rejects_a_missing_head() -> None:
     ("changes", "message"),
     [
         ({"n_embd": 10, "n_head": 3}, "divisible by n_head"),
-        ({"n_layer": 0}, "n_layer must be at least 1"),
+        ({"n_layer": -1}, "n_layer must be at least 0"),
         ({"n_head": -2}, "n_head must be at least 1"),
         ({"block_size": 10**9}, "block_size must be at most"),
         ({"n_embd": 2.5}, "whole number"),

@@ -26,6 +26,7 @@ from streamlit import config
 import gpt.train.estimate as estimate
 import ui.train_estimate
 from gpt.config import preset
+from gpt.train import TRAINING_PRESETS
 from ui.classroom import KEY_ENV
 
 KEY = "correct horse battery staple"
@@ -133,7 +134,8 @@ def test_tabs_queue_their_probes_in_order_and_every_tab_shares_each_result(child
     assert len(child.requests) == 1  # the second waits its turn: one child at a time
     child.release.set()
     assert ui.train_estimate.SPEED_PROBES.wait_idle(30)
-    assert [r["batch_size"] for r in child.requests] == [12, 4]  # in the order they were asked for
+    first_batch = next(iter(TRAINING_PRESETS.values())).settings.batch_size  # the first preset's
+    assert [r["batch_size"] for r in child.requests] == [first_batch, 4]  # in the order they were asked for
     assert child.most_at_once == 1
     for tab in (first, second, same):
         tab.run()

@@ -9,6 +9,7 @@ import re
 from urllib.parse import quote
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import ARTIFACTS, screenshot, wait_for_app
 from tests.helpers import PAGES
@@ -92,10 +93,11 @@ def test_every_page_renders_and_state_carries_between_pages(streamlit_server, br
     # the architecture ladder lab opens from its link with the shipped table and curves
     page.goto(f"{base}/labs?lab=ladder")
     wait_for_app(page)
-    no_exception(page, "ladder lab")
-    assert page.get_by_text("Train this rung now").count() >= 1
-    assert page.locator(".js-plotly-plot").count() >= 1
     screenshot(page, "lab-ladder")
+    no_exception(page, "ladder lab")
+    # the lab renders below the picker after the page's first run: wait for it, not for the first paint
+    expect(page.get_by_text("Train this rung now").first).to_be_visible(timeout=30_000)
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
 
     # change the sentence on the tokens page, see it on the attention page
     go_to(page, base, "tokens")

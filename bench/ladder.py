@@ -32,6 +32,7 @@ from gpt.labs import ladder, ladder_results  # noqa: E402
 from gpt.runs import read_metrics  # noqa: E402
 from gpt.train.data import Splits, load_splits  # noqa: E402
 from gpt.train.device import cpu_model_name, usable_cores  # noqa: E402
+from gpt.train.evaluate import whole_split_loss  # noqa: E402
 
 EVALUATION = (
     "whole split: every token of the training split (90 %) and of the validation split (the last 10 %) "
@@ -49,12 +50,11 @@ def train_once(rung: ladder.Rung, seed: int, out: Path) -> float:
 
 def score(out: Path, splits: Splits, seed: int, seconds: float) -> tuple[ladder_results.SeedResult, int]:
     loaded = load_checkpoint(out / "checkpoint")
-    block = loaded.model.config.block_size
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     result = ladder_results.SeedResult(
         seed=seed,
-        train_loss=round(ladder.split_loss(loaded.model, splits.train, block), 5),
-        val_loss=round(ladder.split_loss(loaded.model, splits.val, block), 5),
+        train_loss=round(whole_split_loss(loaded.model, splits.train), 5),
+        val_loss=round(whole_split_loss(loaded.model, splits.val), 5),
         seconds=round(seconds, 2),
         train_time_s=round(float(summary["train_time_s"]), 2),
     )

@@ -8,7 +8,7 @@ steps, batch, context, learning-rate schedule and seeds (``BUDGET``, ``SEEDS``),
 difference between two rungs is the part that was added.
 
 ``bench/ladder.py`` trains every rung with every seed and writes ``assets/labs/ladder.json``; this
-module defines the rungs and their commands and scores a model on a whole split; ``gpt.labs.ladder_results``
+module defines the rungs and their commands; ``gpt.labs.ladder_results``
 reads that file back.
 """
 
@@ -20,9 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from gpt.model import GPT
 from gpt.train.settings import TrainSettings
 
 SEEDS = (1337, 1338, 1339)  # three seeds: each one draws its own initial weights and batches
@@ -165,28 +162,3 @@ def train_command(rung: Rung, seed: int = SEEDS[0], out: str | Path | None = Non
 def is_rung_run(run_id: str, rung: Rung) -> bool:
     """Whether a run id is one the lab's "Train this rung now" made for ``rung`` (ladder-<rung>-<date>-<time>)."""
     return re.fullmatch(rf"{re.escape(RUN_PREFIX + rung.rung_id)}-\d{{8}}-\d{{6}}(-\d+)?", run_id) is not None
-
-
-@torch.no_grad()
-def split_loss(model: GPT, ids: torch.Tensor, block_size: int, windows_per_batch: int = 256) -> float:
-    """Mean cross-entropy over a whole split: every token predicted once, in non-overlapping windows.
-
-    No sampling noise, unlike a training run's evaluation of a few random batches; the last partial
-    window is left out (fewer than ``block_size`` tokens of a split of many thousands).
-    """
-    n_windows = (len(ids) - 1) // block_size
-    if n_windows < 1:
-        raise ValueError(f"a split of {len(ids)} tokens holds no window of {block_size + 1} tokens")
-    usable = n_windows * block_size
-    inputs = ids[:usable].view(n_windows, block_size)
-    targets = ids[1 : usable + 1].view(n_windows, block_size)
-    was_training = model.training
-    model.eval()
-    total = 0.0
-    for start in range(0, n_windows, windows_per_batch):
-        x, y = inputs[start : start + windows_per_batch], targets[start : start + windows_per_batch]
-        _, loss = model(x, y)
-        assert loss is not None
-        total += float(loss) * x.shape[0]  # windows are equally long: a window-weighted mean is a token mean
-    model.train(was_training)
-    return total / n_windows

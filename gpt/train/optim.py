@@ -19,13 +19,13 @@ from gpt.model import GPT
 from gpt.train.settings import TrainSettings
 
 
-def _adamw_groups(params: list[torch.nn.Parameter], cfg: TrainSettings, scale: float = 1.0) -> list[dict[str, Any]]:
+def _adamw_groups(params: list[torch.nn.Parameter], cfg: TrainSettings) -> list[dict[str, Any]]:
     """Two groups: matrices decay (as nanoGPT), 1-D biases and LayerNorm gains do not."""
     decay = [p for p in params if p.dim() >= 2]
     no_decay = [p for p in params if p.dim() < 2]
     return [
-        {"params": decay, "weight_decay": cfg.weight_decay, "lr_scale": scale},
-        {"params": no_decay, "weight_decay": 0.0, "lr_scale": scale},
+        {"params": decay, "weight_decay": cfg.weight_decay, "lr_scale": 1.0},
+        {"params": no_decay, "weight_decay": 0.0, "lr_scale": 1.0},
     ]
 
 

@@ -13,7 +13,7 @@ import json
 import pytest
 import torch
 
-from gpt import GPT, GPTConfig
+from gpt import GPT
 from gpt.labs import ladder, ladder_results
 from gpt.runs import read_metrics
 from gpt.train.cli import main as train_main
@@ -71,16 +71,6 @@ def test_a_knob_added_later_at_its_default_keeps_the_file_valid(raw) -> None:
     assert ladder_results.budget_matches(data["budget"])
     data["budget"]["no_such_knob"] = 1
     assert not ladder_results.budget_matches(data["budget"])
-
-
-def test_split_loss_is_the_mean_cross_entropy_over_every_window() -> None:
-    torch.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=11, block_size=4, n_layer=1, n_head=1, n_embd=8)).eval()
-    ids = torch.randint(0, 11, (23,))  # 5 whole windows of 4, the last 2 tokens left out
-    inputs, targets = ids[:20].view(5, 4), ids[1:21].view(5, 4)
-    with torch.no_grad():
-        expected = float(model(inputs, targets)[1])
-    assert ladder.split_loss(model, ids, 4, windows_per_batch=2) == pytest.approx(expected, abs=1e-6)
 
 
 def test_run_ids_of_a_rung_are_told_apart() -> None:

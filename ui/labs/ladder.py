@@ -118,14 +118,17 @@ def curves_chart(results: ladder_results.LadderResults) -> None:
     series = {r.rung.label: ([i for i, _ in r.curve.val], [v for _, v in r.curve.val]) for r in results.rungs}
     frame = pd.DataFrame({title: pd.Series(ys, index=xs) for title, (xs, ys) in series.items()})
     frame.index.name = "step"
+    fig = line_chart(
+        series,
+        title=f"Validation loss while training, every rung (seed {ladder.SEEDS[0]})",
+        x_title="training step",
+        y_title="cross-entropy (nats)",
+        provenance={"evaluation": f"{ladder.BUDGET.eval_iters} batches every {ladder.BUDGET.eval_interval} steps"},
+    )
+    # Eight long rung names: beside the plot they took half of a 1024 px projector's width, so below it.
+    fig.update_layout(legend={"orientation": "h", "y": -0.25, "x": 0}, height=480)
     view.figure(
-        line_chart(
-            series,
-            title=f"Validation loss while training, every rung (seed {ladder.SEEDS[0]})",
-            x_title="training step",
-            y_title="cross-entropy (nats)",
-            provenance={"evaluation": f"{ladder.BUDGET.eval_iters} batches every {ladder.BUDGET.eval_interval} steps"},
-        ),
+        fig,
         frame,
         "ladder_curves",
         "ladder_curves",

@@ -271,7 +271,7 @@ class GPT(nn.Module):
         logits = self.lm_head(self.final_hidden(self.wte(idx)))  # (B, T, vocab)
         loss = None
         if targets is not None:
-            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
+            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-1)
         return logits, loss
 
     def final_hidden(self, tok_emb: torch.Tensor) -> torch.Tensor:

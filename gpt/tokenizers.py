@@ -1,4 +1,4 @@
-"""Three tokenizers behind one interface: GPT-2 BPE (offline tiktoken), characters, words.
+"""Four tokenizers behind one interface: GPT-2 BPE (offline tiktoken), GPT-2 BPE trimmed to a corpus, characters, words.
 
 Every tokenizer turns text into ids and back, and can also explain itself for a display:
 ``pieces(text)`` gives each token's id, its text and its character span in the input.
@@ -139,6 +139,76 @@ class GPT2Tokenizer:
         return {"kind": "gpt2"}
 
 
+class GPT2TrimmedTokenizer:
+    """GPT-2's byte-pair encoding with a vocabulary trimmed to the tokens of one corpus.
+
+    The text is cut exactly as GPT-2 cuts it; each GPT-2 id then maps to a row of the model's own,
+    much smaller embedding table (rows in order of GPT-2 id, ``<|endoftext|>`` always included). A
+    GPT-2 token the corpus never contained has no row: it becomes the last row, ``<|unk|>``, and
+    ``pieces`` reports it as unknown. A small model then spends its parameters on the ~12 k tokens
+    it sees instead of memorising rows for 50 k.
+    """
+
+    name = "gpt2-trimmed"
+
+    def __init__(self, gpt2_ids: Iterable[int]) -> None:
+        ids = sorted({int(i) for i in gpt2_ids} | {GPT2_EOT_ID})
+        if ids[0] < 0 or ids[-1] > GPT2_EOT_ID:
+            raise TokenizerError(f"GPT-2 token ids run from 0 to {GPT2_EOT_ID}; got {ids[0]}..{ids[-1]}")
+        self._gpt2 = GPT2Tokenizer()
+        self.gpt2_ids = ids  # row -> GPT-2 id (the unknown row is one past the end)
+        self._row = {gpt2_id: row for row, gpt2_id in enumerate(ids)}
+        self.unk_id = len(ids)
+
+    @classmethod
+    def from_corpus(cls, text: str) -> GPT2TrimmedTokenizer:
+        return cls(GPT2Tokenizer().encode(text))
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.gpt2_ids) + 1
+
+    @property
+    def eot_id(self) -> int:
+        return self._row[GPT2_EOT_ID]
+
+    def gpt2_id(self, token_id: int) -> int | None:
+        """The GPT-2 id a row stands for; None for the unknown row (or an id out of range)."""
+        i = int(token_id)
+        return self.gpt2_ids[i] if 0 <= i < len(self.gpt2_ids) else None
+
+    def encode(self, text: str) -> list[int]:
+        return [self._row.get(i, self.unk_id) for i in self._gpt2.encode(text)]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        parts, run = [], []
+        for i in ids:
+            gpt2_id = self.gpt2_id(i)
+            if gpt2_id is None:  # the unknown row has no bytes; decode the run before it whole
+                parts += [self._gpt2.decode(run), UNK]
+                run = []
+            else:
+                run.append(gpt2_id)
+        return "".join(parts) + self._gpt2.decode(run)
+
+    def token_bytes(self, token_id: int) -> bytes:
+        gpt2_id = self.gpt2_id(token_id)
+        return UNK.encode() if gpt2_id is None else self._gpt2.token_bytes(gpt2_id)
+
+    def token_text(self, token_id: int) -> str:
+        return self.token_bytes(token_id).decode("utf-8", errors="replace")
+
+    def pieces(self, text: str) -> list[TokenPiece]:
+        result = []
+        for p in self._gpt2.pieces(text):
+            row = self._row.get(p.id)
+            result.append(TokenPiece(self.unk_id if row is None else row, p.text, p.start, p.end, row is not None))
+        return result
+
+    def to_spec(self) -> dict[str, Any]:
+        return {"kind": "gpt2-trimmed", "gpt2_ids": list(self.gpt2_ids)}
+
+
 # --------------------------------------------------------------------------- characters
 
 
@@ -260,13 +330,17 @@ def split_words(text: str) -> list[str]:
 
 # --------------------------------------------------------------------------- factory
 
-TOKENIZER_KINDS = ("gpt2", "char", "word")
+TOKENIZER_KINDS = ("gpt2", "gpt2-trimmed", "char", "word")
 
 
 def get_tokenizer(kind: str, corpus: str | None = None) -> Tokenizer:
-    """Build a tokenizer. ``char`` and ``word`` need a corpus to take their vocabulary from."""
+    """Build a tokenizer. ``gpt2-trimmed``, ``char`` and ``word`` need a corpus to take their vocabulary from."""
     if kind == "gpt2":
         return GPT2Tokenizer()
+    if kind == "gpt2-trimmed":
+        if not corpus:
+            raise TokenizerError("the gpt2-trimmed tokenizer needs a non-empty corpus for its vocabulary")
+        return GPT2TrimmedTokenizer.from_corpus(corpus)
     if kind in ("char", "word"):
         if not corpus:
             raise TokenizerError(f"the {kind} tokenizer needs a non-empty corpus for its vocabulary")
@@ -279,6 +353,9 @@ def tokenizer_from_spec(spec: dict[str, Any]) -> Tokenizer:
     kind = spec.get("kind")
     if kind == "gpt2":
         return GPT2Tokenizer()
+    ids = spec.get("gpt2_ids")
+    if kind == "gpt2-trimmed" and isinstance(ids, list) and ids and all(type(i) is int for i in ids):
+        return GPT2TrimmedTokenizer(ids)
     if kind == "char" and isinstance(spec.get("chars"), str):
         return CharTokenizer(spec["chars"])
     if kind == "word" and isinstance(spec.get("words"), list):

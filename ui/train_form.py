@@ -40,6 +40,7 @@ FLOAT_KNOBS = {
     "grad_clip": ("gradient clipping (0 = off)", 0.0, 100.0, "%.2f"),
     "weight_decay": ("weight decay", 0.0, 1.0, "%.2f"),
     "muon_lr": ("Muon learning rate (its matrices)", 1e-5, 1.0, "%.1e"),
+    "repeat_fraction": ("share of windows that repeat themselves (copying practice)", 0.0, 1.0, "%.2f"),
 }
 MAIN = ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "max_iters", "lr", "dropout")
 TEXT_KNOBS = ("tokenizer", "optimizer", "probe", "sample_prompt")
@@ -126,8 +127,12 @@ def knobs_section() -> None:
     st.caption(preset.description)
     st.selectbox(
         "Tokenizer",
-        ["char", "gpt2"],
-        format_func=lambda k: {"char": "characters", "gpt2": "GPT-2 BPE (50,257 tokens)"}[k],
+        ["char", "gpt2", "gpt2-trimmed"],
+        format_func=lambda k: {
+            "char": "characters",
+            "gpt2": "GPT-2 BPE (50,257 tokens)",
+            "gpt2-trimmed": "GPT-2 BPE, only the tokens in the corpus (a smaller, faster model)",
+        }[k],
         **state.bind(KNOB.format("tokenizer")),
     )
     st.selectbox(

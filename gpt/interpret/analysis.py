@@ -96,7 +96,7 @@ def token_bytes(tokenizer: Tokenizer, piece: TokenPiece) -> bytes:
     """The bytes a token stands for. For GPT-2 these are the BPE table's bytes, which may be
     part of one multi-byte character (an emoji is often split over 2-3 tokens)."""
     byte_fn = getattr(tokenizer, "token_bytes", None)
-    if callable(byte_fn):
+    if callable(byte_fn) and piece.known:  # an unknown piece's row is a stand-in: show the typed text
         return byte_fn(piece.id)
     return piece.text.encode("utf-8", errors="replace")
 
@@ -116,12 +116,22 @@ def token_table_rows(tokenizer: Tokenizer, pieces: Sequence[TokenPiece]) -> list
                 "position": position,
                 "token": token_label(tokenizer, piece),
                 "id": piece.id,
+                **_gpt2_column(tokenizer, piece),
                 "bytes (hex)": hex_bytes(data),
                 "n_bytes": len(data),
                 "in vocabulary": piece.known,
             }
         )
     return rows
+
+
+def _gpt2_column(tokenizer: Tokenizer, piece: TokenPiece) -> dict[str, Any]:
+    """A trimmed GPT-2 tokenizer's rows are its own: the table shows GPT-2's id beside (text, so that
+    "unknown" can stand in one column with numbers)."""
+    gpt2_id = getattr(tokenizer, "gpt2_id", None)
+    if gpt2_id is None:
+        return {}
+    return {"GPT-2 id": str(gpt2_id(piece.id)) if piece.known else "unknown"}
 
 
 def count_words(text: str) -> int:

@@ -17,7 +17,7 @@ from gpt.paths import CORPUS_DIR
 from gpt.tokenizers import Tokenizer, TokenizerError, get_tokenizer
 
 BUNDLED_CORPORA = {"shakespeare": CORPUS_DIR / "shakespeare.txt"}
-TRAIN_TOKENIZERS = ("char", "gpt2")
+TRAIN_TOKENIZERS = ("char", "gpt2", "gpt2-trimmed")
 VAL_FRACTION = 0.1
 MAX_CORPUS_BYTES = 200 * 1024 * 1024  # a typo pointing at a disk image should not fill the memory
 
@@ -112,17 +112,40 @@ def get_batch(
     batch_size: int,
     generator: torch.Generator | None = None,
     device: str | torch.device = "cpu",
+    repeat_fraction: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``batch_size`` windows at random offsets: x (B, T) and y (B, T) = x shifted by one token."""
+    """``batch_size`` windows at random offsets: x (B, T) and y (B, T) = x shifted by one token.
+    ``repeat_fraction``: that share of them repeat a stretch of their own text (``repeat_windows``)."""
     if len(data) < block_size + 1:
         raise DataError(f"need at least {block_size + 1} tokens for one window, got {len(data)}")
     starts = torch.randint(len(data) - block_size, (batch_size,), generator=generator)  # (B,)
     offsets = starts[:, None] + torch.arange(block_size + 1)  # (B, T+1)
-    chunk = data[offsets]  # one gather instead of B slices + stack
+    chunk = repeat_windows(data[offsets], repeat_fraction, generator)  # one gather instead of B slices + stack
     x, y = chunk[:, :-1], chunk[:, 1:]
     if torch.device(device).type == "cuda":
         return x.pin_memory().to(device, non_blocking=True), y.pin_memory().to(device, non_blocking=True)
     return x.contiguous().to(device), y.contiguous().to(device)
+
+
+MIN_REPEAT = 4  # shortest stretch a repeated window repeats, in tokens
+
+
+def repeat_windows(chunk: torch.Tensor, fraction: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """(B, T+1) windows -> the same, with the first round(fraction * B) made into "A A rest": a stretch A
+    of each window's own tokens (random length 4..T/2), then A again, then the window goes on.
+
+    Natural text repeats itself now and then (names, refrains); windows that always do give a small
+    model a steady reason to learn copying: "after this token came that one last time" (induction).
+    """
+    n, width = round(fraction * chunk.shape[0]), chunk.shape[1]
+    if n == 0 or width < 2 * MIN_REPEAT:
+        return chunk
+    out = chunk.clone()
+    lengths = torch.randint(MIN_REPEAT, width // 2 + 1, (n,), generator=generator)
+    for row, length in enumerate(lengths.tolist()):
+        stretch = chunk[row, :length]
+        out[row] = torch.cat([stretch, stretch, chunk[row, length:]])[:width]
+    return out
 
 
 def sliding_windows(ids: torch.Tensor | list[int], max_length: int, stride: int) -> tuple[torch.Tensor, torch.Tensor]:

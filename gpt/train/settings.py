@@ -19,7 +19,7 @@ from typing import Any
 from gpt.config import POS_ENCODINGS, GPTConfig, preset
 
 DEFAULT_PROBE = "The quick brown fox jumps over the lazy dog"
-TOKENIZERS = ("char", "gpt2")
+TOKENIZERS = ("char", "gpt2", "gpt2-trimmed")
 _CPU_MODEL = preset("shakespeare-char")  # the defaults are the classic CPU "baby GPT"
 
 
@@ -42,6 +42,7 @@ class Knob:
 
     help: str
     at_least: float | None = None  # inclusive lower bound
+    at_most: float | None = None  # inclusive upper bound
     positive: bool = False  # strictly greater than 0
     choices: tuple[str, ...] | None = None
     value_type: type | None = None  # for fields whose default is None
@@ -59,7 +60,11 @@ class TrainSettings:
 
     # The data.
     data: str = _knob("shakespeare", "UTF-8 text file, or a bundled corpus name: shakespeare")
-    tokenizer: str = _knob("char", "char (one id per character) or gpt2 (BPE)", choices=TOKENIZERS)
+    tokenizer: str = _knob(
+        "char",
+        "char (one id per character), gpt2 (BPE) or gpt2-trimmed (BPE, the corpus's tokens only)",
+        choices=TOKENIZERS,
+    )
     # The model (its vocabulary size comes from the corpus and the tokenizer).
     n_layer: int = _knob(_CPU_MODEL.n_layer, "transformer blocks (0: none, a bigram model)", model=True)
     n_head: int = _knob(_CPU_MODEL.n_head, "attention heads per block", model=True)
@@ -102,6 +107,13 @@ class TrainSettings:
     )
     muon_lr: float = _knob(
         0.02, "Muon's peak learning rate (its matrices only; follows the same schedule)", positive=True
+    )
+    repeat_fraction: float = _knob(
+        0.0,
+        "share of each training batch whose windows repeat a stretch of the corpus right away (copying "
+        "practice: induction heads form in a short run); evaluation reads the plain text",
+        at_least=0,
+        at_most=1,
     )
     seed: int = _knob(1337, "random seed of the weights, batches and dropout")
     # Evaluation and what the run records.
@@ -208,6 +220,8 @@ def _check_value(name: str, value: Any, knob: Knob) -> None:
     if knob.at_least is not None and value < knob.at_least:
         bound = "must not be negative" if knob.at_least == 0 else f"must be at least {knob.at_least:g}"
         raise SettingsError(name, f"{bound}, got {value:g}")
+    if knob.at_most is not None and value > knob.at_most:
+        raise SettingsError(name, f"must be at most {knob.at_most:g}, got {value:g}")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

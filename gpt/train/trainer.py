@@ -266,7 +266,9 @@ class Trainer:
         lr = lr_at(self.iter, cfg)
         for group in self.optimizer.param_groups:
             group["lr"] = lr * group.get("lr_scale", 1.0)  # Muon's matrices have their own peak
-        x, y = get_batch(self.splits.train, self.block_size, cfg.batch_size, self._gen, self.device)
+        x, y = get_batch(
+            self.splits.train, self.block_size, cfg.batch_size, self._gen, self.device, cfg.repeat_fraction
+        )
         with self._autocast():
             _, loss = self.train_model(x, y)
         loss.backward()

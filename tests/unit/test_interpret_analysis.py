@@ -55,6 +55,17 @@ def test_token_table_rows_show_whitespace_and_hex(gpt2_tok) -> None:
     assert [r["position"] for r in rows] == [0, 1]
 
 
+def test_token_table_of_a_trimmed_vocabulary_gives_gpt2_ids_beside_its_rows(gpt2_tok) -> None:
+    from gpt.tokenizers import GPT2TrimmedTokenizer
+
+    trimmed = GPT2TrimmedTokenizer.from_corpus("Hi there, friend")
+    rows = token_table_rows(trimmed, trimmed.pieces("Hi there, enemy"))
+    assert [r["GPT-2 id"] for r in rows] == [str(i) for i in gpt2_tok.encode("Hi there,")] + ["unknown"]
+    assert rows[1]["id"] != gpt2_tok.encode(" there")[0]  # the model's own row, not GPT-2's id
+    assert rows[-1]["bytes (hex)"] == hex_bytes(b" enemy") and not rows[-1]["in vocabulary"]
+    assert "GPT-2 id" not in token_table_rows(gpt2_tok, gpt2_tok.pieces("Hi"))[0]
+
+
 def test_rare_word_splits_into_three_gpt2_pieces(gpt2_tok) -> None:
     summary = compare_tokenizers("someunknownPlace", {"gpt2": gpt2_tok})[0]
     assert [p.text for p in summary.pieces] == ["some", "unknown", "Place"]

@@ -10,8 +10,11 @@ from gpt.tokenizers import (
     ENDOFTEXT,
     GPT2_BPE_PATH,
     GPT2_BPE_SHA256,
+    GPT2_EOT_ID,
     UNK,
     CharTokenizer,
+    GPT2Tokenizer,
+    GPT2TrimmedTokenizer,
     TokenizerError,
     WordTokenizer,
     get_tokenizer,
@@ -91,13 +94,41 @@ def test_char_tokenizer_reports_unknown_characters_and_keeps_going() -> None:
     assert tok.decode(tok.encode("abz")) == "ab "  # fallback is the space
 
 
-@pytest.mark.parametrize("kind", ["char", "word"])
+@pytest.mark.parametrize("kind", ["char", "word", "gpt2-trimmed"])
 @pytest.mark.parametrize("text", ODD_TEXTS)
 def test_corpus_tokenizers_never_crash(kind: str, text: str) -> None:
     tok = get_tokenizer(kind, "The quick brown fox, it jumps.")
     ids = tok.encode(text)
     assert all(0 <= i < tok.vocab_size for i in ids)
     tok.decode(ids)
+
+
+def test_trimmed_gpt2_cuts_as_gpt2_and_keeps_only_the_corpus_tokens() -> None:
+    gpt2 = GPT2Tokenizer()
+    corpus = "the cat sat on the mat. The cat"
+    tok = GPT2TrimmedTokenizer.from_corpus(corpus)
+    corpus_ids = set(gpt2.encode(corpus))
+    assert tok.vocab_size == len(corpus_ids) + 2  # plus <|endoftext|> and the unknown row
+    text = "the cat sat on the dog"
+    pieces, gpt2_pieces = tok.pieces(text), gpt2.pieces(text)
+    assert [(p.text, p.start, p.end) for p in pieces] == [(p.text, p.start, p.end) for p in gpt2_pieces]
+    assert [p.known for p in pieces] == [p.id in corpus_ids for p in gpt2_pieces]
+    assert not pieces[-1].known and pieces[-1].id == tok.unk_id  # " dog" never occurs in the corpus
+    assert [tok.gpt2_id(p.id) for p in pieces[:-1]] == [p.id for p in gpt2_pieces[:-1]]
+    assert tok.gpt2_id(tok.unk_id) is None
+    assert tok.decode(tok.encode(text)) == f"the cat sat on the{UNK}"
+    assert tok.decode(tok.encode("the mat")) == "the mat"
+    assert tok.token_text(tok.encode(" cat")[0]) == " cat"
+
+
+def test_trimmed_gpt2_always_has_endoftext_and_refuses_foreign_ids() -> None:
+    tok = GPT2TrimmedTokenizer.from_corpus("no separator here")
+    assert tok.encode(f"a{ENDOFTEXT}")[-1] == tok.eot_id
+    assert tok.gpt2_id(tok.eot_id) == GPT2_EOT_ID
+    with pytest.raises(TokenizerError, match="0 to 50256"):
+        GPT2TrimmedTokenizer([5, 60_000])
+    with pytest.raises(TokenizerError, match="unrecognised"):
+        tokenizer_from_spec({"kind": "gpt2-trimmed", "gpt2_ids": "1,2,3"})
 
 
 def test_word_tokenizer_maps_unknown_words_to_unk() -> None:
@@ -119,7 +150,7 @@ def test_word_tokenizer_spans_point_into_the_input() -> None:
         assert text[p.start : p.end] == p.text
 
 
-@pytest.mark.parametrize("kind", ["gpt2", "char", "word"])
+@pytest.mark.parametrize("kind", ["gpt2", "gpt2-trimmed", "char", "word"])
 def test_spec_round_trip_gives_the_same_ids(kind: str) -> None:
     tok = get_tokenizer(kind, "some corpus text, with punctuation!")
     again = tokenizer_from_spec(tok.to_spec())

@@ -12,6 +12,7 @@ from gpt.train.data import (
     get_batch,
     load_splits,
     read_corpus,
+    repeat_windows,
     sliding_windows,
     split_ids,
 )
@@ -87,6 +88,24 @@ def test_get_batch_with_exactly_one_window() -> None:
     x, y = get_batch(torch.arange(9), block_size=8, batch_size=3)
     assert torch.equal(x, torch.arange(8).repeat(3, 1))
     assert torch.equal(y, torch.arange(1, 9).repeat(3, 1))
+
+
+def test_repeat_windows_repeat_a_stretch_of_their_own_text_and_keep_the_rest() -> None:
+    chunk = torch.arange(4 * 21).reshape(4, 21)  # every token distinct, so a repeat is unmistakable
+    out = repeat_windows(chunk, 0.5, torch.Generator().manual_seed(0))
+    for row in range(2):  # half of 4 windows repeat
+        n = next(n for n in range(4, 11) if torch.equal(out[row, n : 2 * n], chunk[row, :n]))
+        assert torch.equal(out[row, :n], chunk[row, :n])
+        assert torch.equal(out[row, 2 * n :], chunk[row, n : 21 - n])  # then the window goes on
+    assert torch.equal(out[2:], chunk[2:])
+    assert torch.equal(repeat_windows(chunk, 0.0), chunk)
+
+
+def test_get_batch_with_repeats_keeps_targets_shifted_by_one() -> None:
+    data = torch.arange(1000)
+    x, y = get_batch(data, 16, 8, torch.Generator().manual_seed(1), repeat_fraction=1.0)
+    assert torch.equal(x[:, 1:], y[:, :-1])
+    assert all(len(set(row.tolist())) < 16 for row in x)  # each window holds a repeat
 
 
 def test_sliding_windows_without_overlap() -> None:

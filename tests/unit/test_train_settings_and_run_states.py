@@ -30,7 +30,8 @@ def test_every_knob_is_a_command_line_option_with_help() -> None:
 
 def test_settings_survive_the_trip_through_the_worker_command_line() -> None:
     changed = TrainSettings(
-        tokenizer="gpt2",
+        tokenizer="gpt2-trimmed",
+        repeat_fraction=0.25,
         n_layer=2,
         dropout=0.2,
         tie_embeddings=False,
@@ -71,6 +72,7 @@ def test_every_cpu_preset_states_what_bench_train_measured() -> None:
         ({"lr": float("nan")}, "lr must be a finite number"),
         ({"tokenizer": "word"}, "tokenizer must be one of char, gpt2"),
         ({"probe": "  "}, "the probe sentence needs some text"),
+        ({"repeat_fraction": 1.5}, "repeat_fraction must be at most 1, got 1.5"),
     ],
 )
 def test_the_one_validator_names_the_knob(changes: dict, message: str) -> None:

@@ -9,6 +9,7 @@ import torch
 
 from gpt import Trace
 from gpt.interpret import INDUCTION_HEAD_MIN_SCORE, explain
+from gpt.interpret.model_report import INDUCTION_DEMO
 from ui import shell, state
 from ui.figures import grid_height, head_grid, heatmap, token_labels
 from ui.render import show_figure
@@ -151,7 +152,8 @@ def induction_verdict(rows: list[dict[str, object]], period: int) -> None:
     st.warning(
         f"**No head of this model is an induction head.** The best, layer {best['layer']} head {best['head']}, "
         f"scores {float(best['induction']):.3f}; a head counts from {INDUCTION_HEAD_MIN_SCORE:.2f} (evenly "
-        f"spread: below {chance:.2f}). Induction heads need two or more layers and longer training than the "
-        "demo models had: GPT-2 small (add it in the sidebar) has several in its middle layers (5 to 7 in "
-        "published analyses)."
+        f"spread: below {chance:.2f}). Induction heads need two or more layers and a reason to copy: the demo "
+        f"model **{INDUCTION_DEMO.partition(':')[2]}** (choose it in the sidebar) has one, because half of its "
+        "training windows repeated a stretch of their own text; GPT-2 small (add it in the sidebar) has several "
+        "in its middle layers (5 to 7 in published analyses)."
     )

@@ -14,6 +14,10 @@ from gpt.interpret.head_scores import head_scores
 from gpt.model import GPT
 from gpt.tokenizers import Tokenizer
 
+# The shipped demo model with an induction head on that sequence (tests/unit/test_demo_models_show.py
+# checks it from the shipped file); the All heads page sends anyone whose model has none there.
+INDUCTION_DEMO = "demo:shakespeare-char-induction"
+
 SENTENCES = (
     "The quick brown fox jumps over the lazy dog",
     "She opened the window and looked at the rain",

@@ -7,6 +7,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from gpt.interpret import INDUCTION_HEAD_MIN_SCORE
+from gpt.interpret.model_report import INDUCTION_DEMO
+from tests import helpers
 from tests.app.test_attention_page import BAD_INPUTS, chart, z
 from tests.app.test_attention_page import open_page as open_attention_or_heads
 from tests.helpers import decode_array
@@ -108,6 +110,23 @@ def test_induction_test_says_when_no_head_qualifies_and_names_the_threshold() ->
         assert f"{best:.3f}" in verdict and f"{INDUCTION_HEAD_MIN_SCORE:.2f}" in verdict and "GPT-2" in verdict
     else:
         assert "Induction heads found" in verdict
+
+
+def test_a_model_without_an_induction_head_is_sent_to_the_demo_that_has_one() -> None:
+    at = open_page()  # the untrained char model
+    at.button(key="heads_repeat").click().run()
+    verdict = " ".join(str(w.value) for w in at.warning)
+    assert "No head of this model is an induction head" in verdict
+    assert INDUCTION_DEMO.partition(":")[2] in verdict
+
+
+def test_the_induction_demo_passes_the_induction_test_on_the_page() -> None:
+    at = helpers.open_page("heads", model=INDUCTION_DEMO, sentence=SENTENCE)
+    at.button(key="heads_repeat").click().run()
+    assert not at.exception
+    verdict = " ".join(str(s.value) for s in at.success)
+    assert "Induction heads found" in verdict and "layer 1 head 1" in verdict
+    assert head_table(at)["induction"].max() >= INDUCTION_HEAD_MIN_SCORE
 
 
 def test_open_in_step_by_step_from_the_repeated_sequence_opens_that_sequence() -> None:

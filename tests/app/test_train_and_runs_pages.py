@@ -92,6 +92,19 @@ def test_choosing_a_preset_fills_the_knobs() -> None:
     assert at.number_input(key="w_train_block_size").value == 256
 
 
+def test_a_trimmed_gpt2_vocabulary_cuts_the_same_tokens_into_a_smaller_model() -> None:
+    at = open_page("train")
+    sizes, captions = {}, {}
+    for kind in ("gpt2", "gpt2-trimmed"):
+        at.selectbox(key="w_train_tokenizer").select(kind).run()
+        no_exceptions(at)
+        sizes[kind] = float(metric(at, "parameters").removesuffix(" M"))
+        captions[kind] = next(c.value for c in at.caption if c.value.startswith("Corpus:"))
+    assert captions["gpt2"] == captions["gpt2-trimmed"]  # GPT-2's cut, token for token
+    # 4 x 4 x 128 blocks (0.8 M) plus 128 dims per vocabulary row: 50,257 rows against ~12 k.
+    assert sizes["gpt2"] > 7 and 2 < sizes["gpt2-trimmed"] < 3
+
+
 def test_impossible_settings_give_a_message_and_no_launch_button() -> None:
     at = open_page("train")
     at.number_input(key="w_train_n_head").set_value(3).run()  # 128 dims do not split into 3 heads

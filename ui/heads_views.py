@@ -8,8 +8,7 @@ import streamlit as st
 import torch
 
 from gpt import Trace
-from gpt.interpret import INDUCTION_HEAD_MIN_SCORE, explain
-from gpt.interpret.model_report import INDUCTION_DEMO
+from gpt.interpret import INDUCTION_DEMO, INDUCTION_HEAD_MIN_SCORE, explain
 from ui import shell, state
 from ui.figures import grid_height, head_grid, heatmap, token_labels
 from ui.render import show_figure

@@ -48,6 +48,7 @@ from gpt.interpret.knockout import (
     token_change,
 )
 from gpt.interpret.lens import LENS_TOP_K, POINTS, LogitLens, default_points, logit_lens, point_names, residual_points
+from gpt.interpret.model_report import INDUCTION_DEMO
 from gpt.interpret.neuron import NeuronView, neuron_view
 from gpt.interpret.qk_plane import PlaneFit, QKPlane, fit_plane, normalise_qk, project, qk_plane
 from gpt.interpret.rollout import (
@@ -77,6 +78,7 @@ from gpt.trace import ABLATIONS, Knockout  # the knockout spec lives with TraceO
 __all__ = [
     "ABLATIONS",
     "Knockout",
+    "INDUCTION_DEMO",
     "INDUCTION_HEAD_MIN_SCORE",
     "LENS_TOP_K",
     "POINTS",

@@ -41,7 +41,7 @@ def ids_for(model: GPT, n: int = 12, seed: int = 1) -> list[int]:
 @pytest.fixture(scope="module")
 def demos() -> dict[str, tuple[GPT, list[int]]]:
     out = {}
-    for name in ("demo:shakespeare-char", "demo:shakespeare-bpe"):
+    for name in ("demo:shakespeare-char", "demo:kjv-shakespeare-bpe"):
         loaded = load_model(name)
         out[name] = (loaded.model, loaded.tokenizer.encode(TEXT)[: loaded.model.config.block_size])
     return out

@@ -234,3 +234,13 @@ def test_model_tokens_match_the_tokenizer(model: str) -> None:
     kind = "char" if model == CHAR else "gpt2"
     assert len(table) == (5 if kind == "char" else 2)
     assert np.all(table["n_bytes"].to_numpy() >= 1)
+
+
+def test_tokens_page_of_a_trimmed_vocabulary_gives_gpt2_ids_beside_the_models_rows() -> None:
+    at = open_page("tokens", model="demo:kjv-shakespeare-bpe", sentence="The quick brown fox jumps over the lazy dog")
+    assert not at.exception
+    assert any("rows of this model's own embedding table" in str(i.value) for i in at.info)
+    assert any("not in this model's vocabulary" in str(w.value) for w in at.warning)  # " jumps"
+    table = next(d.value for d in at.dataframe if "GPT-2 id" in d.value.columns)
+    gpt2 = get_tokenizer("gpt2").encode("The quick brown fox jumps over the lazy dog")
+    assert list(table["GPT-2 id"]) == [str(i) if n != 4 else "unknown" for n, i in enumerate(gpt2)]

@@ -337,13 +337,11 @@ def get_tokenizer(kind: str, corpus: str | None = None) -> Tokenizer:
     """Build a tokenizer. ``gpt2-trimmed``, ``char`` and ``word`` need a corpus to take their vocabulary from."""
     if kind == "gpt2":
         return GPT2Tokenizer()
-    if kind == "gpt2-trimmed":
-        if not corpus:
-            raise TokenizerError("the gpt2-trimmed tokenizer needs a non-empty corpus for its vocabulary")
-        return GPT2TrimmedTokenizer.from_corpus(corpus)
-    if kind in ("char", "word"):
+    if kind in ("gpt2-trimmed", "char", "word"):
         if not corpus:
             raise TokenizerError(f"the {kind} tokenizer needs a non-empty corpus for its vocabulary")
+        if kind == "gpt2-trimmed":
+            return GPT2TrimmedTokenizer.from_corpus(corpus)
         return CharTokenizer.from_corpus(corpus) if kind == "char" else WordTokenizer.from_corpus(corpus)
     raise TokenizerError(f"unknown tokenizer {kind!r}; choose from {', '.join(TOKENIZER_KINDS)}")
 

@@ -53,9 +53,9 @@ def model_tokens(sel: shell.Selection) -> None:
     if sel.loaded.tokenizer.name == "gpt2-trimmed":
         st.info(
             f"This model keeps rows for only {sel.loaded.tokenizer.vocab_size - 1:,} GPT-2 tokens: those in its "
-            "training text, and `<|endoftext|>`. The text is cut exactly as GPT-2 cuts it; the numbers on the chips are rows of this "
-            "model's own embedding table, and the token table below gives each token's GPT-2 id beside it. A "
-            "GPT-2 token its training text never contained becomes the unknown row."
+            "training text, and `<|endoftext|>`. The text is cut exactly as GPT-2 cuts it; the numbers on the "
+            "chips are rows of this model's own embedding table, and the token table below gives each token's "
+            "GPT-2 id beside it. A GPT-2 token its training text never contained becomes the unknown row."
         )
     if ENDOFTEXT in sel.sentence and sel.loaded.tokenizer.name in ("gpt2", "gpt2-trimmed"):
         st.info(f"`{ENDOFTEXT}` is one special token (ID {sel.loaded.tokenizer.eot_id}) that separates documents.")

@@ -17,9 +17,10 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from gpt.config import POS_ENCODINGS, GPTConfig, preset
+from gpt.train.data import TRAIN_TOKENIZERS
 
 DEFAULT_PROBE = "The quick brown fox jumps over the lazy dog"
-TOKENIZERS = ("char", "gpt2", "gpt2-trimmed")
+TOKENIZERS = TRAIN_TOKENIZERS  # one list: what the data loader can build
 _CPU_MODEL = preset("shakespeare-char")  # the defaults are the classic CPU "baby GPT"
 
 

@@ -167,7 +167,7 @@ def test_a_malicious_pickle_is_refused_and_does_not_run(tmp_path, monkeypatch) -
 
 @pytest.mark.parametrize(("seed", "n_layer", "n_head", "n_embd"), [(0, 2, 2, 32), (1, 3, 4, 48), (2, 1, 3, 24)])
 def test_our_model_is_gpt2_logits_match_transformers(seed: int, n_layer: int, n_head: int, n_embd: int) -> None:
-    transformers = pytest.importorskip("transformers")
+    transformers = pytest.importorskip("transformers", reason="transformers is optional, only a cross-check")
     torch.manual_seed(seed)
     hf_config = transformers.GPT2Config(
         vocab_size=97, n_positions=40, n_embd=n_embd, n_layer=n_layer, n_head=n_head, bos_token_id=0, eos_token_id=0

@@ -34,7 +34,7 @@ def _write_hf_folder(folder, transformers) -> torch.nn.Module:
 
 
 def test_load_gpt2_from_a_hugging_face_folder(tmp_path) -> None:
-    transformers = pytest.importorskip("transformers")
+    transformers = pytest.importorskip("transformers", reason="transformers is optional, only a cross-check")
     hf_model = _write_hf_folder(tmp_path / "gpt2", transformers)
     assert gpt2_available(tmp_path / "gpt2")
     ours = load_gpt2(tmp_path / "gpt2")
@@ -119,14 +119,14 @@ def _assert_same_logits(ours: torch.nn.Module, hf_model: torch.nn.Module) -> Non
     ids=lambda changes: ",".join(f"{k}={v}" for k, v in changes.items()),
 )
 def test_supported_hf_configs_give_transformers_logits(changes) -> None:
-    transformers = pytest.importorskip("transformers")
+    transformers = pytest.importorskip("transformers", reason="transformers is optional, only a cross-check")
     hf_model = _random_hf_model(transformers, **changes)
     ours = gpt_from_hf_state_dict(hf_model.state_dict(), hf_model.config.to_dict())
     _assert_same_logits(ours, hf_model)
 
 
 def test_an_untied_hf_output_layer_is_loaded_as_its_own_matrix(tmp_path) -> None:
-    transformers = pytest.importorskip("transformers")
+    transformers = pytest.importorskip("transformers", reason="transformers is optional, only a cross-check")
     from safetensors.torch import save_file
 
     hf_model = _random_hf_model(transformers, tie_word_embeddings=False)
@@ -143,7 +143,7 @@ def test_an_untied_hf_output_layer_is_loaded_as_its_own_matrix(tmp_path) -> None
 
 
 def test_an_untied_hf_config_without_its_output_layer_is_refused() -> None:
-    transformers = pytest.importorskip("transformers")
+    transformers = pytest.importorskip("transformers", reason="transformers is optional, only a cross-check")
     hf_model = _random_hf_model(transformers, tie_word_embeddings=False)
     state = {k: v for k, v in hf_model.state_dict().items() if k != "lm_head.weight"}
     with pytest.raises(CheckpointError, match="missing lm_head.weight"):
@@ -164,7 +164,7 @@ UNSUPPORTED = [
 
 @pytest.mark.parametrize(("field", "value"), UNSUPPORTED, ids=lambda x: str(x))
 def test_unsupported_hf_configs_are_refused_naming_the_field(field, value) -> None:
-    transformers = pytest.importorskip("transformers")
+    transformers = pytest.importorskip("transformers", reason="transformers is optional, only a cross-check")
     hf_model = _random_hf_model(transformers, **{field: value})
     with pytest.raises(CheckpointError) as info:
         gpt_from_hf_state_dict(hf_model.state_dict(), hf_model.config.to_dict())
@@ -182,7 +182,7 @@ def test_other_models_and_malformed_hf_configs_are_refused_naming_the_field(fiel
 
 
 def test_a_folder_with_an_unsupported_config_is_refused(tmp_path) -> None:
-    transformers = pytest.importorskip("transformers")
+    transformers = pytest.importorskip("transformers", reason="transformers is optional, only a cross-check")
     _write_hf_folder(tmp_path / "gpt2", transformers)
     config_path = tmp_path / "gpt2" / "config.json"
     config_path.write_text(json.dumps({**json.loads(config_path.read_text()), "layer_norm_epsilon": 1e-6}))

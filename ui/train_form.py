@@ -41,6 +41,7 @@ FLOAT_KNOBS = {
     "weight_decay": ("weight decay", 0.0, 1.0, "%.2f"),
     "muon_lr": ("Muon learning rate (its matrices)", 1e-5, 1.0, "%.1e"),
     "repeat_fraction": ("share of windows that repeat themselves (copying practice)", 0.0, 1.0, "%.2f"),
+    "unknown_fraction": ("share of input tokens shown as unknown (gpt2-trimmed)", 0.0, 0.5, "%.2f"),
 }
 MAIN = ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "max_iters", "lr", "dropout")
 TEXT_KNOBS = ("tokenizer", "optimizer", "probe", "sample_prompt")

@@ -218,7 +218,8 @@ def _run(settings, worker, meta, argv: Sequence[str], ddp: Distributed, stops: S
             resolved |= {"threads": speed.threads} if device.type == "cpu" else {}
             files.write_run_json(list(argv), {**settings.to_dict(), **resolved})
     try:
-        trainer = Trainer(model, settings, splits, device, recorder, ddp, bf16=bf16)
+        unknown_id = getattr(tokenizer, "unk_id", None) if settings.unknown_fraction > 0 else None
+        trainer = Trainer(model, settings, splits, device, recorder, ddp, bf16=bf16, unknown_id=unknown_id)
         result = _train(trainer, worker.resume, meta, recorder)
     finally:
         torch.set_num_threads(threads_before)

@@ -18,6 +18,7 @@ from gpt.tokenizers import Tokenizer, TokenizerError, get_tokenizer
 
 BUNDLED_CORPORA = {"shakespeare": CORPUS_DIR / "shakespeare.txt"}
 TRAIN_TOKENIZERS = ("char", "gpt2", "gpt2-trimmed")
+TOKENIZERS_WITH_UNKNOWN = ("gpt2-trimmed",)  # an <|unk|> row for text the corpus never had
 VAL_FRACTION = 0.1
 MAX_CORPUS_BYTES = 200 * 1024 * 1024  # a typo pointing at a disk image should not fill the memory
 
@@ -113,15 +114,19 @@ def get_batch(
     generator: torch.Generator | None = None,
     device: str | torch.device = "cpu",
     repeat_fraction: float = 0.0,
+    unknown: tuple[float, int] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``batch_size`` windows at random offsets: x (B, T) and y (B, T) = x shifted by one token.
-    ``repeat_fraction``: that share of them repeat a stretch of their own text (``repeat_windows``)."""
+    ``repeat_fraction``: that share of them repeat a stretch of their own text (``repeat_windows``).
+    ``unknown``: (share, unknown id): that share of the inputs become the unknown token (``hide_tokens``)."""
     if len(data) < block_size + 1:
         raise DataError(f"need at least {block_size + 1} tokens for one window, got {len(data)}")
     starts = torch.randint(len(data) - block_size, (batch_size,), generator=generator)  # (B,)
     offsets = starts[:, None] + torch.arange(block_size + 1)  # (B, T+1)
     chunk = repeat_windows(data[offsets], repeat_fraction, generator)  # one gather instead of B slices + stack
     x, y = chunk[:, :-1], chunk[:, 1:]
+    if unknown is not None:
+        x = hide_tokens(x, *unknown, generator)
     if torch.device(device).type == "cuda":
         return x.pin_memory().to(device, non_blocking=True), y.pin_memory().to(device, non_blocking=True)
     return x.contiguous().to(device), y.contiguous().to(device)
@@ -146,6 +151,21 @@ def repeat_windows(chunk: torch.Tensor, fraction: float, generator: torch.Genera
         stretch = chunk[row, :length]
         out[row] = torch.cat([stretch, stretch, chunk[row, length:]])[:width]
     return out
+
+
+def hide_tokens(
+    x: torch.Tensor, fraction: float, unknown_id: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """x with a random ``fraction`` of its tokens replaced by ``unknown_id`` (a new tensor).
+
+    A trimmed vocabulary's unknown row never occurs in its own corpus, so without this it keeps its
+    random initial vector and every text with a new word ("jumps") feeds the model noise at that
+    position; seeing the row now and then in ordinary text teaches the model to read around it.
+    """
+    if fraction <= 0:
+        return x
+    hidden = torch.rand(x.shape, generator=generator) < fraction
+    return x.masked_fill(hidden, unknown_id)
 
 
 def sliding_windows(ids: torch.Tensor | list[int], max_length: int, stride: int) -> tuple[torch.Tensor, torch.Tensor]:

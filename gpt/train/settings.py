@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from gpt.config import POS_ENCODINGS, GPTConfig, preset
-from gpt.train.data import TRAIN_TOKENIZERS
+from gpt.train.data import TOKENIZERS_WITH_UNKNOWN, TRAIN_TOKENIZERS
 
 DEFAULT_PROBE = "The quick brown fox jumps over the lazy dog"
 TOKENIZERS = TRAIN_TOKENIZERS  # one list: what the data loader can build
@@ -116,6 +116,13 @@ class TrainSettings:
         at_least=0,
         at_most=1,
     )
+    unknown_fraction: float = _knob(
+        0.0,
+        "share of training input tokens replaced by the unknown token (gpt2-trimmed only), so the model "
+        "learns what to do with words its corpus never had; the targets stay the real tokens",
+        at_least=0,
+        at_most=0.5,
+    )
     seed: int = _knob(1337, "random seed of the weights, batches and dropout")
     # Evaluation and what the run records.
     eval_interval: int = _knob(250, "evaluate (val loss, sample, probe, checkpoint) every N steps", at_least=1)
@@ -179,6 +186,13 @@ class TrainSettings:
         if not self.probe.strip():
             raise SettingsError(
                 "probe", "needs some text: its attention is recorded at each evaluation", label="the probe sentence"
+            )
+        if self.unknown_fraction > 0 and self.tokenizer not in TOKENIZERS_WITH_UNKNOWN:
+            raise SettingsError(
+                "unknown_fraction",
+                f"needs a tokenizer with an unknown token ({', '.join(TOKENIZERS_WITH_UNKNOWN)}), "
+                f"not {self.tokenizer}: its vocabulary has every token of the corpus and of any text",
+                label="the unknown-token share (unknown_fraction)",
             )
         if max_lr is not None and self.lr > max_lr:
             raise SettingsError(

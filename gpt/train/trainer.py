@@ -112,11 +112,13 @@ class Trainer:
         callbacks: TrainerCallbacks | None = None,
         dist_info: Distributed | None = None,
         bf16: bool = False,
+        unknown_id: int | None = None,
     ) -> None:
         self.model = model.to(device)
         self.cfg = cfg
         self.bf16 = bf16  # autocast matmuls to bfloat16 (resolved from cfg.dtype by the caller)
         self.splits = splits
+        self.unknown_id = unknown_id  # the tokenizer's <|unk|> row, for cfg.unknown_fraction
         self.device = device
         self.callbacks = callbacks or TrainerCallbacks()
         self.dist = dist_info or Distributed()
@@ -266,8 +268,9 @@ class Trainer:
         lr = lr_at(self.iter, cfg)
         for group in self.optimizer.param_groups:
             group["lr"] = lr * group.get("lr_scale", 1.0)  # Muon's matrices have their own peak
+        unknown = (cfg.unknown_fraction, self.unknown_id) if self.unknown_id is not None else None
         x, y = get_batch(
-            self.splits.train, self.block_size, cfg.batch_size, self._gen, self.device, cfg.repeat_fraction
+            self.splits.train, self.block_size, cfg.batch_size, self._gen, self.device, cfg.repeat_fraction, unknown
         )
         with self._autocast():
             _, loss = self.train_model(x, y)

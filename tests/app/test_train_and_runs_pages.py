@@ -115,6 +115,17 @@ def test_impossible_settings_give_a_message_and_no_launch_button() -> None:
     assert [b for b in at.button if b.key == "train_launch"]
 
 
+def test_the_unknown_token_share_is_for_the_trimmed_vocabulary_only() -> None:
+    at = open_page("train")
+    at.number_input(key="w_train_unknown_fraction").set_value(0.05).run()
+    no_exceptions(at)
+    assert any("needs a tokenizer with an unknown token" in e.value for e in at.error)
+    assert not [b for b in at.button if b.key == "train_launch"]
+    at.selectbox(key="w_train_tokenizer").select("gpt2-trimmed").run()
+    no_exceptions(at)
+    assert not at.error and [b for b in at.button if b.key == "train_launch"]
+
+
 def test_an_empty_probe_sentence_is_refused_with_a_message() -> None:
     at = open_page("train")
     at.text_input(key="w_train_probe").input("   ").run()

@@ -165,6 +165,7 @@ def test_existing_run_folder_is_not_overwritten(corpus: Path, tmp_path: Path, ca
         (["--max-iters", "0"], "--max-iters must be at least 1"),
         (["--lr", "-1"], "--lr must be positive"),
         (["--block-size", "400"], "corpus is too short"),
+        (["--unknown-fraction", "0.1"], "needs a tokenizer with an unknown token (gpt2-trimmed), not char"),
     ],
 )
 def test_bad_options_give_one_line_and_exit_code_2(corpus: Path, tmp_path: Path, capsys, args, message) -> None:
@@ -248,3 +249,20 @@ def test_a_preset_from_the_command_line_with_options_that_override_it(corpus: Pa
     with pytest.raises(SystemExit):
         main(["--data", str(corpus), "--out", str(tmp_path / "x"), "--preset", "no-such-preset"])
     assert main(["--resume", str(run), "--preset", "cpu-demo"]) == 2  # a resumed run keeps its settings
+
+
+def test_unknown_fraction_reaches_the_trainer_with_the_trimmed_vocabularys_unknown_row(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gpt.train.trainer as trainer_module
+
+    asked = []
+    real = trainer_module.get_batch
+    monkeypatch.setattr(trainer_module, "get_batch", lambda *a: asked.append(a[-1]) or real(*a))
+    run = tmp_path / "unknown"
+    extra = ["--tokenizer", "gpt2-trimmed", "--unknown-fraction", "0.05", "--max-iters", "2", "--eval-interval", "2"]
+    assert train(corpus, run, *extra, "--threads", "1", "--dtype", "float32") == 0
+    tokenizer = load_checkpoint(run / "checkpoint").tokenizer
+    training = [a for a in asked if not isinstance(a, torch.device)]  # evaluation batches end at the device
+    assert len(training) == 2 and all(a == (0.05, tokenizer.unk_id) for a in training)
+    assert json.loads((run / "run.json").read_text())["options"]["unknown_fraction"] == 0.05

@@ -10,6 +10,7 @@ from gpt.train.data import (
     check_fits,
     decode_corpus,
     get_batch,
+    hide_tokens,
     load_splits,
     read_corpus,
     repeat_windows,
@@ -126,3 +127,22 @@ def test_sliding_windows_rejects_bad_arguments() -> None:
         sliding_windows(range(10), max_length=4, stride=0)
     with pytest.raises(DataError, match="max_length \\+ 1 = 11"):
         sliding_windows(list(range(10)), max_length=10, stride=1)
+
+
+def test_hide_tokens_replaces_about_that_share_of_the_inputs_and_nothing_else() -> None:
+    x = torch.arange(1, 20_001).reshape(100, 200)
+    out = hide_tokens(x, 0.05, 0, torch.Generator().manual_seed(0))
+    hidden = out == 0
+    assert 0.04 < hidden.float().mean().item() < 0.06
+    assert torch.equal(out[~hidden], x[~hidden])  # every other token is kept where it was
+    assert torch.equal(x, torch.arange(1, 20_001).reshape(100, 200))  # the input is not changed in place
+    assert hide_tokens(x, 0.0, 0) is x
+
+
+def test_get_batch_hides_inputs_but_keeps_the_real_targets() -> None:
+    data = torch.arange(1, 1001)  # 0 never occurs: it plays the unknown row
+    plain = get_batch(data, 16, 64, torch.Generator().manual_seed(3))
+    x, y = get_batch(data, 16, 64, torch.Generator().manual_seed(3), unknown=(0.1, 0))
+    assert torch.equal(y, plain[1])  # the model still learns to predict what really came next
+    assert (x == 0).any() and not (y == 0).any()
+    assert torch.equal(x[x != 0], plain[0][x != 0])

@@ -32,6 +32,7 @@ def test_settings_survive_the_trip_through_the_worker_command_line() -> None:
     changed = TrainSettings(
         tokenizer="gpt2-trimmed",
         repeat_fraction=0.25,
+        unknown_fraction=0.03,
         n_layer=2,
         dropout=0.2,
         tie_embeddings=False,
@@ -73,6 +74,11 @@ def test_every_cpu_preset_states_what_bench_train_measured() -> None:
         ({"tokenizer": "word"}, "tokenizer must be one of char, gpt2"),
         ({"probe": "  "}, "the probe sentence needs some text"),
         ({"repeat_fraction": 1.5}, "repeat_fraction must be at most 1, got 1.5"),
+        ({"unknown_fraction": 0.6, "tokenizer": "gpt2-trimmed"}, "unknown_fraction must be at most 0.5, got 0.6"),
+        (
+            {"unknown_fraction": 0.1},
+            r"unknown-token share \(unknown_fraction\) needs a tokenizer with an unknown token",
+        ),
     ],
 )
 def test_the_one_validator_names_the_knob(changes: dict, message: str) -> None:

@@ -120,3 +120,32 @@ def test_injected_nan_ends_as_diverged_without_reporting_the_bad_state() -> None
     assert "lower learning rate" in result.message
     assert rec.evals == [0, 10]  # nothing after the NaN was evaluated as good (or checkpointed)
     assert result.final_losses is None and result.iters <= 15
+
+
+class InputsSeen(torch.nn.Module):
+    """Wraps a model and keeps the inputs of its training steps and of its evaluations apart."""
+
+    def __init__(self, model: GPT) -> None:
+        super().__init__()
+        self.model, self.train_inputs, self.eval_inputs = model, [], []
+
+    def forward(self, idx, targets=None):
+        (self.train_inputs if self.model.training else self.eval_inputs).append(idx)
+        return self.model(idx, targets)
+
+
+def test_unknown_fraction_shows_the_unknown_row_in_training_inputs_only() -> None:
+    torch.manual_seed(0)
+    model = GPT(preset("tiny", vocab_size=11))  # rows 0-9 occur in the data; row 10 plays <|unk|>
+    data = torch.arange(2000) % 10
+    cfg = TrainSettings(
+        tokenizer="gpt2-trimmed", unknown_fraction=0.2, batch_size=4, max_iters=6, eval_interval=3, eval_iters=1
+    )
+    trainer = Trainer(model, cfg, split_ids(data), torch.device("cpu"), unknown_id=10)
+    seen = InputsSeen(model)
+    trainer.train_model = seen
+    trainer.model = model
+    trainer.train()
+    shown = torch.cat([x.flatten() for x in seen.train_inputs])
+    assert 0.1 < (shown == 10).float().mean().item() < 0.3
+    assert trainer.tokens_trained == 6 * 4 * model.config.block_size

@@ -203,7 +203,15 @@ def _run(settings, worker, meta, argv: Sequence[str], ddp: Distributed, stops: S
     threads_before = torch.get_num_threads()
     # "auto" threads / dtype: the fastest candidate measured for this model on this machine (remembered
     # from the Train page's probe when it ran), never a guess from flags or the load average.
-    speed = tuned_choice(model.config, settings.batch_size, device, settings.threads, settings.dtype, ddp.world_size)
+    speed = tuned_choice(
+        model.config,
+        settings.batch_size,
+        device,
+        settings.threads,
+        settings.dtype,
+        ddp.world_size,
+        optimizer=settings.optimizer,
+    )
     apply_choice(speed, device)
     bf16 = speed.bf16
     recorder = None

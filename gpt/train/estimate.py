@@ -317,7 +317,7 @@ def probe_with_run_choice(
     from gpt.train.tuning import tuned_choice
 
     dev = _torch_device(device)
-    choice = tuned_choice(cfg, batch_size, dev, threads=0, dtype=dtype)
+    choice = tuned_choice(cfg, batch_size, dev, threads=0, dtype=dtype, optimizer=optimizer)
     result = measure_step_time(
         cfg, batch_size, device, steps=steps, bf16=choice.bf16, threads=choice.threads, optimizer=optimizer
     )

@@ -10,6 +10,7 @@ run it estimates trains with the same choice.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -23,7 +24,7 @@ from gpt.config import GPTConfig
 from gpt.paths import ROOT
 from gpt.train.device import cpu_has_native_bf16, cpu_model_name, usable_cores
 
-CACHE_FORMAT = 1  # bump when what a choice means changes: older files are then measured anew
+CACHE_FORMAT = 2  # bump when what a choice means changes: older files are then measured anew
 DEFAULT_CACHE = ROOT / "data" / "speed-choices.json"
 TUNING_TARGET_S = 0.4  # step time timed per candidate (after warm-up): enough to rank, quick to do
 MAX_REMEMBERED = 256  # choices kept in the file (the oldest go first)
@@ -101,10 +102,19 @@ def cache_path() -> Path:
     return Path(os.environ.get("ATTN_EXPLORER_SPEED_CACHE", DEFAULT_CACHE))
 
 
-def choice_key(cfg: GPTConfig, batch_size: int, device: torch.device, fixed: tuple[int, str], world_size: int) -> str:
+def choice_key(
+    cfg: GPTConfig,
+    batch_size: int,
+    device: torch.device,
+    fixed: tuple[int, str],
+    world_size: int,
+    optimizer: str = "adamw",
+) -> str:
     shape = json.dumps(cfg.to_dict(), sort_keys=True)
     # device.type: the probe sees its GPU as "cuda", the run as "cuda:0"; machine_key names the GPU.
-    return json.dumps([CACHE_FORMAT, machine_key(device), device.type, shape, batch_size, list(fixed), world_size])
+    # The optimizer: Muon's orthogonalisation is matrix work of its own, and may favour other threads.
+    parts = [CACHE_FORMAT, machine_key(device), device.type, shape, batch_size, list(fixed), world_size, optimizer]
+    return json.dumps(parts)
 
 
 def _read_cache(path: Path) -> dict[str, dict]:
@@ -149,9 +159,10 @@ def tuned_choice(
     world_size: int = 1,
     measure: Measure | None = None,
     path: Path | None = None,
+    optimizer: str = "adamw",
 ) -> SpeedChoice:
-    """Threads and precision for this model, batch and device: as typed where typed, else the fastest
-    candidate, measured once per machine and remembered."""
+    """Threads and precision for this model, batch, optimizer and device: as typed where typed, else the
+    fastest candidate, measured once per machine and remembered."""
     options = candidates(device, threads, dtype, world_size)
     if world_size > 1:  # torchrun: processes timing at once would measure each other; no guess either
         return SpeedChoice(options[0][0], dtype == "bfloat16", "given")
@@ -159,11 +170,11 @@ def tuned_choice(
         chosen_threads, chosen_bf16 = options[0]
         return SpeedChoice(chosen_threads, chosen_bf16, "given")
     path = cache_path() if path is None else path
-    key = choice_key(cfg, batch_size, device, (threads, dtype), world_size)
+    key = choice_key(cfg, batch_size, device, (threads, dtype), world_size, optimizer)
     remembered = _recalled(path, key)
     if remembered is not None:
         return remembered
-    measure = measure or measure_candidate
+    measure = measure or functools.partial(measure_candidate, optimizer=optimizer)
     timings = {c: measure(cfg, batch_size, device, c[0], c[1]) for c in options}
     best = pick_fastest(timings)
     named = {candidate_name(c, device): round(seconds, 5) for c, seconds in timings.items()}
@@ -172,12 +183,21 @@ def tuned_choice(
     return choice
 
 
-def measure_candidate(cfg: GPTConfig, batch_size: int, device: torch.device, threads: int, bf16: bool) -> float:
+def measure_candidate(
+    cfg: GPTConfig, batch_size: int, device: torch.device, threads: int, bf16: bool, optimizer: str = "adamw"
+) -> float:
     """Seconds per training step with ``threads`` and ``bf16`` (the probe's own steps, shorter)."""
     from gpt.train.estimate import measure_step_time
 
     result = measure_step_time(
-        cfg, batch_size, str(device), threads=threads, bf16=bf16, target_s=TUNING_TARGET_S, max_seconds=10.0
+        cfg,
+        batch_size,
+        str(device),
+        threads=threads,
+        bf16=bf16,
+        target_s=TUNING_TARGET_S,
+        max_seconds=10.0,
+        optimizer=optimizer,
     )
     return result.seconds_per_iter
 

@@ -74,9 +74,11 @@ def test_a_choice_is_measured_once_and_remembered_per_model_batch_and_machine(
     bigger = CFG.with_changes(n_embd=32)
     tuning.tuned_choice(bigger, 8, CPU, measure=again, path=path)  # another model shape
     assert len(again.calls) == 8
+    tuning.tuned_choice(CFG, 8, CPU, measure=again, path=path, optimizer="muon")  # Muon's steps cost more
+    assert len(again.calls) == 12
     monkeypatch.setattr(tuning, "machine_key", lambda device: "another machine")
     tuning.tuned_choice(CFG, 8, CPU, measure=again, path=path)  # the file travelled to another machine
-    assert len(again.calls) == 12
+    assert len(again.calls) == 16
 
 
 def test_a_damaged_file_is_measured_again_and_rewritten_whole(two_cores_with_bf16, tmp_path: Path) -> None:
@@ -103,3 +105,19 @@ def test_real_steps_rank_the_candidates_of_a_tiny_model(tmp_path: Path) -> None:
     assert choice.how in ("measured", "given")
     assert all(seconds > 0 for seconds in choice.timings.values())
     assert 1 <= choice.threads <= tuning.usable_cores()
+
+
+def test_the_candidates_are_timed_with_the_runs_own_optimizer(
+    two_cores_with_bf16, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gpt.train import estimate
+
+    asked = []
+
+    def fake_steps(cfg, batch_size, device, **kwargs):
+        asked.append(kwargs["optimizer"])
+        return estimate.ProbeResult(device, 0.01, steps_timed=3, warmup_s=0.0, peak_memory_bytes=None, tokens_per_s=1.0)
+
+    monkeypatch.setattr(estimate, "measure_step_time", fake_steps)
+    tuning.tuned_choice(CFG, 8, CPU, path=tmp_path / "c.json", optimizer="muon")
+    assert asked == ["muon"] * 4

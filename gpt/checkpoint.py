@@ -335,4 +335,7 @@ def load_optimizer_state(path: str | Path) -> dict[str, Any]:
         tensors = load_file(str(path / OPTIMIZER))
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"{path / OPTIMIZER} cannot be read ({exc})") from exc
-    return unflatten_optimizer_state(tensors, meta["optimizer"])
+    try:
+        return unflatten_optimizer_state(tensors, meta["optimizer"])
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path / OPTIMIZER} does not hold an optimizer state this app wrote ({exc})") from exc

@@ -217,8 +217,9 @@ def flag_name(knob: str) -> str:
 
 
 MODEL_KNOBS = tuple(f.name for f in fields(TrainSettings) if _knob_of(f).model)
-# What a resumed run must keep: the model's shape, the data it reads and its random streams.
-FIXED_ON_RESUME = ("data", "tokenizer", *MODEL_KNOBS, "seed")
+# What a resumed run must keep: the model's shape, the data it reads, its random streams and the
+# optimizer whose state the checkpoint holds (AdamW's moments mean nothing to Muon).
+FIXED_ON_RESUME = ("data", "tokenizer", *MODEL_KNOBS, "seed", "optimizer")
 
 
 def _check_value(name: str, value: Any, knob: Knob) -> None:

@@ -135,6 +135,39 @@ def test_resume_refuses_to_change_the_model(corpus: Path, tmp_path: Path, capsys
     assert status(run)["state"] == "finished"  # the refused resume did not touch the run
 
 
+def test_resume_refuses_another_optimizer(corpus: Path, tmp_path: Path, capsys) -> None:
+    run = tmp_path / "run"
+    assert train(corpus, run, "--max-iters", "4", "--eval-interval", "4") == 0
+    assert main(["--resume", str(run), "--max-iters", "8", "--optimizer", "muon"]) == 2
+    assert "cannot change --optimizer when resuming" in capsys.readouterr().err
+
+
+def test_resume_refuses_an_optimizer_state_of_another_model_with_one_line(corpus: Path, tmp_path: Path, capsys) -> None:
+    import hashlib
+    import shutil
+
+    mine, other = tmp_path / "mine", tmp_path / "other"
+    assert train(corpus, mine, "--max-iters", "4", "--eval-interval", "4") == 0
+    assert train(corpus, other, "--max-iters", "4", "--eval-interval", "4", "--n-embd", "24") == 0
+    # Another run's optimizer file, with a checksum that matches it: only its shapes give it away.
+    ckpt, theirs = mine / "checkpoint", other / "checkpoint"
+    shutil.copy(theirs / "optimizer.safetensors", ckpt / "optimizer.safetensors")
+    meta = json.loads((ckpt / "checkpoint.json").read_text())
+    meta["optimizer"] = json.loads((theirs / "checkpoint.json").read_text())["optimizer"]
+    meta["sha256"]["optimizer.safetensors"] = hashlib.sha256((ckpt / "optimizer.safetensors").read_bytes()).hexdigest()
+    (ckpt / "checkpoint.json").write_text(json.dumps(meta))
+    weights = (ckpt / "model.safetensors").read_bytes()
+    capsys.readouterr()
+    assert main(["--resume", str(mine), "--max-iters", "8"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "optimizer state has exp_avg of shape (14, 24) for a parameter of shape (14, 16)" in err
+        and "Traceback" not in err
+        and err.count("\n") == 1
+    )
+    assert (ckpt / "model.safetensors").read_bytes() == weights  # the run's own weights are untouched
+
+
 def test_huge_learning_rate_diverges_and_keeps_the_last_good_checkpoint(corpus: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     code = train(corpus, run, "--max-iters", "50", "--eval-interval", "25", "--lr", "1e9", "--warmup-iters", "0")

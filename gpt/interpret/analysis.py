@@ -193,12 +193,22 @@ POSITION_KIND_TEXT = {
 
 
 def model_facts(config: GPTConfig, n_params: int, tokenizer_name: str, vocab_size: int) -> list[tuple[str, str]]:
-    """(fact, value) rows describing a model's shape, for a table a teacher can read out."""
+    """(fact, value) rows describing a model's shape, for a table a teacher can read out. A model
+    without blocks (the bigram rung) has no heads, so it gets no head rows rather than made-up ones."""
+    if config.has_attention:
+        shape = [
+            ("layers (transformer blocks)", str(config.n_layer)),
+            ("attention heads per layer", str(config.n_head)),
+            ("d_model (embedding width)", str(config.n_embd)),
+            ("d_k (dimensions per head)", str(config.head_size)),
+        ]
+    else:
+        shape = [
+            ("layers (transformer blocks)", "0 (a bigram model: no attention)"),
+            ("d_model (embedding width)", str(config.n_embd)),
+        ]
     return [
-        ("layers (transformer blocks)", str(config.n_layer)),
-        ("attention heads per layer", str(config.n_head)),
-        ("d_model (embedding width)", str(config.n_embd)),
-        ("d_k (dimensions per head)", str(config.head_size)),
+        *shape,
         ("context (longest input, tokens)", str(config.block_size)),
         ("parameters", f"{n_params:,}"),
         ("tokenizer", f"{tokenizer_name} ({vocab_size:,} token ids)"),

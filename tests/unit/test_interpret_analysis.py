@@ -92,6 +92,13 @@ def test_model_facts_name_every_shape() -> None:
     assert facts["positional encoding"].startswith("learned")
 
 
+def test_a_bigram_model_has_no_head_facts() -> None:
+    facts = dict(model_facts(preset("tiny").with_changes(n_layer=0), 1234, "char", 64))
+    assert facts["layers (transformer blocks)"] == "0 (a bigram model: no attention)"
+    assert not any("head" in fact for fact in facts)  # no heads to count, no d_k to quote
+    assert facts["d_model (embedding width)"] == str(preset("tiny").n_embd)
+
+
 def test_training_facts_keep_simple_values_and_skip_nested() -> None:
     meta = {"iter": 5000, "val_loss": 1.4712345, "seed": 1337, "config": {"n_layer": 4}, "note": "demo"}
     facts = dict(training_facts(meta))

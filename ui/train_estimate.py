@@ -42,8 +42,16 @@ SPEED_PROBES = ProbeQueue(MEASURED)  # the one runner of this process; never a c
 
 
 @st.cache_data(show_spinner="Tokenizing the corpus…", max_entries=16)
+def _tokenized_corpus_stats(text: str, tokenizer: str) -> CorpusStats:
+    return corpus_stats(text, tokenizer)
+
+
 def cached_corpus_stats(text: str, tokenizer: str, block_size: int) -> CorpusStats:
-    return corpus_stats(text, tokenizer, block_size)
+    """The corpus tokenized once per tokenizer (changing the context length does not tokenize it
+    again), then checked against ``block_size`` (EstimateError)."""
+    stats = _tokenized_corpus_stats(text, tokenizer)
+    stats.check_block(block_size)
+    return stats
 
 
 def forget_probes() -> None:

@@ -86,13 +86,17 @@ def split_ids(ids: torch.Tensor, val_fraction: float = VAL_FRACTION) -> Splits:
 
 def check_fits(splits: Splits, block_size: int) -> None:
     """Both splits must hold at least one window of block_size inputs plus the shifted target."""
+    check_split_sizes(len(splits.train), len(splits.val), block_size)
+
+
+def check_split_sizes(n_train: int, n_val: int, block_size: int) -> None:
+    """``check_fits`` from the two splits' token counts alone (raises DataError)."""
     need = block_size + 1
-    for name, part in (("training", splits.train), ("validation", splits.val)):
-        if len(part) < need:
-            total = len(splits.train) + len(splits.val)
+    for name, size in (("training", n_train), ("validation", n_val)):
+        if size < need:
             raise DataError(
-                f"the corpus is too short: its {name} split has {len(part)} tokens but one window needs "
-                f"block_size + 1 = {need} (the corpus has {total} tokens, 10% of them validate); "
+                f"the corpus is too short: its {name} split has {size} tokens but one window needs "
+                f"block_size + 1 = {need} (the corpus has {n_train + n_val} tokens, 10% of them validate); "
                 f"use a longer text or a smaller --block-size"
             )
 

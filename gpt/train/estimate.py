@@ -232,21 +232,35 @@ class CorpusStats:
     chars: int
     tokens: int
     vocab_size: int  # what the model's embedding table must hold for this corpus and tokenizer
+    train_tokens: int = 0  # the 90% training split
+    val_tokens: int = 0  # the 10% validation split
+
+    def check_block(self, block_size: int) -> None:
+        """Both splits hold one window of ``block_size`` (raises EstimateError): no re-tokenizing when
+        only the context length changes."""
+        from gpt.train.data import DataError, check_split_sizes
+
+        try:
+            check_split_sizes(self.train_tokens, self.val_tokens, block_size)
+        except DataError as exc:
+            raise EstimateError(str(exc).replace("--block-size", "context length (block size)")) from exc
 
 
 def corpus_stats(text: str, tokenizer_kind: str, block_size: int | None = None) -> CorpusStats:
     """Tokenize a corpus as the worker will; with ``block_size``, also check that both the 90%
     training split and the 10% validation split hold one window (raises EstimateError)."""
-    from gpt.train.data import DataError, check_fits, make_tokenizer, split_ids
+    from gpt.train.data import DataError, make_tokenizer, split_ids
 
     try:
         tokenizer = make_tokenizer(tokenizer_kind, text)
         ids = torch.tensor(tokenizer.encode(text), dtype=torch.long)
-        if block_size is not None:
-            check_fits(split_ids(ids), block_size)
     except DataError as exc:
-        raise EstimateError(str(exc).replace("--block-size", "context length (block size)")) from exc
-    return CorpusStats(chars=len(text), tokens=len(ids), vocab_size=tokenizer.vocab_size)
+        raise EstimateError(str(exc)) from exc
+    splits = split_ids(ids)
+    stats = CorpusStats(len(text), len(ids), tokenizer.vocab_size, len(splits.train), len(splits.val))
+    if block_size is not None:
+        stats.check_block(block_size)
+    return stats
 
 
 def estimate_run_seconds(seconds_per_iter: float, max_iters: int, eval_interval: int, eval_iters: int) -> float:

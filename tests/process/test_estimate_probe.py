@@ -97,3 +97,11 @@ def test_corpus_stats_and_a_corpus_too_short_for_the_context() -> None:
     assert corpus_stats("hello", "gpt2").vocab_size == 50257
     with pytest.raises(EstimateError, match="too short.*smaller context length"):
         corpus_stats("short text", "char", block_size=64)
+
+
+def test_one_tokenization_answers_for_every_context_length() -> None:
+    stats = corpus_stats("abcab" * 100, "char")  # 450 training tokens, 50 validation tokens
+    assert (stats.train_tokens, stats.val_tokens) == (450, 50)
+    stats.check_block(49)  # 49 inputs + 1 shifted target fit in the 50 validation tokens
+    with pytest.raises(EstimateError, match="validation split has 50 tokens but one window needs block_size"):
+        stats.check_block(50)

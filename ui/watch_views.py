@@ -167,6 +167,15 @@ def heatmap_height(n_tokens: int) -> int:
     return min(400, max(280, 120 + 12 * n_tokens))
 
 
+def earlier_weights(run_path: Path, earlier: list[ProbeRecord], shape: tuple[int, ...]):
+    """(step, weights) of the latest of ``earlier`` whose attention file reads with ``shape``; None if none."""
+    for record in reversed(earlier):
+        weights = weights_at(run_path, record.iter)
+        if weights is not None and weights.shape == shape:
+            return record.iter, weights
+    return None
+
+
 def heatmaps(run_id: str, run_path: Path, records: list[ProbeRecord], index: int, layer: int, head: int) -> None:
     """The head's attention at this step, beside its change since the previous evaluation."""
     record = records[index]
@@ -190,14 +199,20 @@ def heatmaps(run_id: str, run_path: Path, records: list[ProbeRecord], index: int
         if index == 0:
             st.info("This is the first evaluation: there is no earlier step to compare with.")
             return
-        before = weights_at(run_path, records[index - 1].iter)
-        if before is None or before.shape != weights.shape:
-            st.warning("The previous step's attention file is missing, so no difference can be shown.")
+        earlier = earlier_weights(run_path, records[:index], weights.shape)
+        if earlier is None:
+            st.warning("No earlier step's attention file is readable, so no difference can be shown.")
             return
+        before_iter, before = earlier
         more, less = presenter.sign_colours()
-        st.caption(f"{more.capitalize()}: more than at the step before; {less}: less.")
+        if before_iter != records[index - 1].iter:
+            st.caption(
+                f"Step {records[index - 1].iter}'s attention file is missing or unreadable: compared with step "
+                f"{before_iter}, the latest earlier one."
+            )
+        st.caption(f"{more.capitalize()}: more than at step {before_iter}; {less}: less.")
         diff = current - before[layer, head]
-        title = f"Change since step {records[index - 1].iter}"
+        title = f"Change since step {before_iter}"
         fig = figures.heatmap(
             masked_upper(diff), labels, labels, title=title, kind="scores", provenance=prov, height=height
         )

@@ -219,3 +219,16 @@ def test_no_run_one_evaluation_and_an_unreadable_file_each_get_their_message(iso
     at = open_run("torn")
     assert indicator(at) == "**Step 50 of 50 · evaluation 2 of 2**"
     assert any("The attention file of step 50 is missing or unreadable" in w.value for w in at.warning)
+
+
+def test_a_missing_attention_file_is_skipped_for_the_latest_earlier_one(isolated_runs_dir: Path) -> None:
+    path = make_run(isolated_runs_dir, "gappy", checkpoint=False, evals=(0, 50, 100))
+    (path / "probe" / "iter-000050.safetensors").unlink()  # e.g. deleted by hand to save space
+    at = open_run("gappy")
+    assert not at.exception
+    change = [figure_title(f) for f in figures(at) if figure_title(f).startswith("Change since")]
+    assert len(change) == 1 and change[0].startswith("Change since step 0"), change
+    assert any("Step 50's attention file is missing or unreadable: compared with step 0" in c.value for c in at.caption)
+    (path / "probe" / "iter-000000.safetensors").unlink()
+    at = open_run("gappy")
+    assert any("No earlier step's attention file is readable" in w.value for w in at.warning)

@@ -12,8 +12,16 @@ import torch
 
 from gpt import Trace
 from gpt.interpret import cosine_similarity_matrix, pca_2d
-from ui import figures, lesson, shell, state
-from ui.embedding_views import dims_slider, matrix_figure, pca_map, sinusoid_heatmap, sinusoid_waves
+from ui import figures, lesson, presenter, shell, state
+from ui.embedding_views import (
+    LABEL_FONT_PX,
+    PRESENTER_LABEL_FONT_PX,
+    dims_slider,
+    matrix_figure,
+    pca_map,
+    sinusoid_heatmap,
+    sinusoid_waves,
+)
 from ui.render import show_figure
 
 state.init()  # first thing on every page: shared state, and app.py's navigation (ui/state.py)
@@ -116,6 +124,7 @@ def pca(sel: shell.Selection, trace: Trace) -> None:
         provenance=sel.provenance(vectors=choice),
         x_title=f"PC 1 ({e1:.0%} of variance)",
         y_title=f"PC 2 ({e2:.0%} of variance)",
+        label_px=PRESENTER_LABEL_FONT_PX if presenter.is_presenting() else LABEL_FONT_PX,
     )
     written = sum(1 for text in fig.data[0].text if text)
     spots = len(set(fig.data[0].hovertext))  # a repeated token's points share one spot

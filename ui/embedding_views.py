@@ -128,8 +128,9 @@ PCA_HEIGHT = 480
 PCA_MARGIN = {"l": 60, "r": 10, "t": 70, "b": 50}
 PLOT_PX = (420.0, 340.0)  # (width, height) assumed for the plot area
 LABEL_FONT_PX = 12
-CHAR_PX = 7.5  # a generous average character width at that size
-LINE_PX = 15.0
+PRESENTER_LABEL_FONT_PX = 16  # presenter mode: fewer labels fit, but a projector's back row reads them
+CHAR_EM = 0.625  # a generous average character width, in units of the font size (7.5 px at 12 px)
+LINE_EM = 1.25  # a label's height, likewise (15 px at 12 px)
 MARKER_PX = 5.0  # marker radius
 MAX_LABEL_CHARS = 10  # longer tokens are cut on the map (the hover shows them whole)
 PLACEMENTS = ("top center", "bottom center", "middle right", "middle left")  # tried in this order
@@ -155,16 +156,16 @@ def _axis_range(values: np.ndarray) -> tuple[float, float]:
     return lo - 0.08 * span, hi + 0.08 * span  # room for labels at the edges
 
 
-def _label_box(cx: float, cy: float, width: float, where: str) -> np.ndarray:
-    """(x0, y0, x1, y1) in pixels (y upwards) of a label of ``width`` next to the point at (cx, cy)."""
+def _label_box(cx: float, cy: float, width: float, line: float, where: str) -> np.ndarray:
+    """(x0, y0, x1, y1) in pixels (y upwards) of a label ``width`` x ``line`` next to the point at (cx, cy)."""
     gap = MARKER_PX + 1.0
     if where == "top center":
-        return np.array([cx - width / 2, cy + gap, cx + width / 2, cy + gap + LINE_PX])
+        return np.array([cx - width / 2, cy + gap, cx + width / 2, cy + gap + line])
     if where == "bottom center":
-        return np.array([cx - width / 2, cy - gap - LINE_PX, cx + width / 2, cy - gap])
+        return np.array([cx - width / 2, cy - gap - line, cx + width / 2, cy - gap])
     if where == "middle right":
-        return np.array([cx + gap, cy - LINE_PX / 2, cx + gap + width, cy + LINE_PX / 2])
-    return np.array([cx - gap - width, cy - LINE_PX / 2, cx - gap, cy + LINE_PX / 2])
+        return np.array([cx + gap, cy - line / 2, cx + gap + width, cy + line / 2])
+    return np.array([cx - gap - width, cy - line / 2, cx - gap, cy + line / 2])
 
 
 def _hits(box: np.ndarray, boxes: np.ndarray) -> bool:
@@ -180,7 +181,7 @@ def short_label(token: str) -> str:
     return token if len(token) <= MAX_LABEL_CHARS else token[: MAX_LABEL_CHARS - 1] + "…"
 
 
-def map_labels(coords: np.ndarray, tokens: Sequence[str]) -> MapLabels:
+def map_labels(coords: np.ndarray, tokens: Sequence[str], font_px: float = LABEL_FONT_PX) -> MapLabels:
     """Label the map's points without overlaps: in position order, each point gets its token written
     above, below, right or left of it, whichever first covers no earlier label and no point; points
     with no free side are named by their hover only. Points at the same spot (a repeated token's
@@ -203,9 +204,9 @@ def map_labels(coords: np.ndarray, tokens: Sequence[str]) -> MapLabels:
     for members in sorted(spots.values()):
         first = members[0]
         label = short_label(tokens[first])
-        width = len(label) * CHAR_PX + 2.0
+        width = len(label) * CHAR_EM * font_px + 2.0
         for where in PLACEMENTS:
-            box = _label_box(px[first], py[first], width, where)
+            box = _label_box(px[first], py[first], width, LINE_EM * font_px, where)
             inside = box[0] >= 0 and box[1] >= 0 and box[2] <= PLOT_PX[0] and box[3] <= PLOT_PX[1]
             if inside and not _hits(box, markers) and not _hits(box, placed):
                 text[first], textposition[first] = label, where
@@ -222,10 +223,11 @@ def pca_map(
     provenance: Mapping[str, object] | None = None,
     x_title: str = "PC 1",
     y_title: str = "PC 2",
+    label_px: int = LABEL_FONT_PX,
 ) -> go.Figure:
-    """The 2-D PCA map: a point per token coloured by its position, labelled where labels fit (Plotly
-    only; token texts are escaped here)."""
-    labels = map_labels(coords, tokens)
+    """The 2-D PCA map: a point per token coloured by its position, labelled where labels of
+    ``label_px`` fit (Plotly only; token texts are escaped here)."""
+    labels = map_labels(coords, tokens, label_px)
     fig = go.Figure(
         go.Scatter(
             x=coords[:, 0].tolist(),
@@ -233,7 +235,7 @@ def pca_map(
             mode="markers+text",
             text=[figures.safe_label(t) for t in labels.text],
             textposition=labels.textposition,
-            textfont={"size": LABEL_FONT_PX},
+            textfont={"size": label_px},
             hovertext=[figures.safe_label(h) for h in labels.hover],
             hovertemplate="%{hovertext}<extra></extra>",
             marker={

@@ -43,9 +43,21 @@ FLOAT_KNOBS = {
     "repeat_fraction": ("share of windows that repeat themselves (copying practice)", 0.0, 1.0, "%.2f"),
     "unknown_fraction": ("share of input tokens shown as unknown (gpt2-trimmed)", 0.0, 0.5, "%.2f"),
 }
+# The architecture ladder's switches (gpt.labs.ladder): train a model with a part left out.
+BOOL_KNOBS = {
+    "mlp": "a feed-forward MLP in each block",
+    "residual": "residual connections (x + sublayer(x))",
+    "layernorm": "LayerNorm (ln_1, ln_2, ln_f)",
+    "tie_embeddings": "the output layer reuses the token embeddings (tied, as in GPT-2)",
+}
+POSITION_CHOICES = {
+    "learned": "learned position vectors (GPT-2)",
+    "sinusoidal": "sinusoidal position vectors (the original Transformer)",
+    "none": "no position vectors (the model cannot tell positions apart)",
+}
 MAIN = ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "max_iters", "lr", "dropout")
-TEXT_KNOBS = ("tokenizer", "optimizer", "probe", "sample_prompt")
-FORM_KNOBS = (*INT_KNOBS, *FLOAT_KNOBS, *TEXT_KNOBS)  # the rest come from the preset as they are
+TEXT_KNOBS = ("tokenizer", "optimizer", "probe", "sample_prompt", "pos_encoding")
+FORM_KNOBS = (*INT_KNOBS, *FLOAT_KNOBS, *TEXT_KNOBS, *BOOL_KNOBS)  # the rest come from the preset as they are
 
 
 def apply_preset() -> None:
@@ -83,6 +95,8 @@ def settings_from_knobs() -> TrainSettings:
         values[name] = int(values[name])
     for name in FLOAT_KNOBS:
         values[name] = float(values[name])
+    for name in BOOL_KNOBS:
+        values[name] = bool(values[name])
     values["sample_prompt"] = values["sample_prompt"] or None  # empty: the worker's default
     return TRAINING_PRESETS[st.session_state["train_preset"]].settings.with_changes(**values)
 
@@ -159,6 +173,18 @@ def knobs_section() -> None:
         st.text_input(
             "Sample prompt (empty: the start of the corpus)", max_chars=200, **state.bind(KNOB.format("sample_prompt"))
         )
+    with st.expander(
+        "Model parts: positions, MLP, residual connections, LayerNorm (leave one out to see why it is there)"
+    ):
+        st.selectbox(
+            "Positions",
+            list(POSITION_CHOICES),
+            format_func=POSITION_CHOICES.__getitem__,
+            **state.bind(KNOB.format("pos_encoding")),
+        )
+        cols = st.columns(2)
+        for i, (name, label) in enumerate(BOOL_KNOBS.items()):
+            cols[i % 2].checkbox(label, **state.bind(KNOB.format(name)))
 
 
 def device_section() -> str:

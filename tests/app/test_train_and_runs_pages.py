@@ -115,6 +115,22 @@ def test_impossible_settings_give_a_message_and_no_launch_button() -> None:
     assert [b for b in at.button if b.key == "train_launch"]
 
 
+def test_the_ladders_switches_shape_the_model_and_reach_the_worker(fake_worker, isolated_runs_dir) -> None:
+    at = open_page("train")
+    full = float(metric(at, "parameters").removesuffix(" M"))
+    at.checkbox(key="w_train_mlp").uncheck().run()  # attention only
+    at.selectbox(key="w_train_pos_encoding").select("none").run()
+    no_exceptions(at)
+    lean = float(metric(at, "parameters").removesuffix(" M"))
+    # 4 blocks lose their 128 x 512 x 2 MLP (0.53 M) and the 64 x 128 position table goes.
+    assert full - lean == pytest.approx(0.54, abs=0.02)
+    at.number_input(key="w_train_max_iters").set_value(4).run()
+    at.button(key="train_launch").click().run()
+    no_exceptions(at)
+    argv = json.loads((isolated_runs_dir / at.session_state["run"] / "run.json").read_text())["argv"]
+    assert "--no-mlp" in argv and argv[argv.index("--pos-encoding") + 1] == "none"
+
+
 def test_the_unknown_token_share_is_for_the_trimmed_vocabulary_only() -> None:
     at = open_page("train")
     at.number_input(key="w_train_unknown_fraction").set_value(0.05).run()

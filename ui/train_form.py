@@ -44,11 +44,11 @@ FLOAT_KNOBS = {
     "unknown_fraction": ("share of input tokens shown as unknown (gpt2-trimmed)", 0.0, 0.5, "%.2f"),
 }
 # The architecture ladder's switches (gpt.labs.ladder): train a model with a part left out.
-BOOL_KNOBS = {
-    "mlp": "a feed-forward MLP in each block",
-    "residual": "residual connections (x + sublayer(x))",
-    "layernorm": "LayerNorm (ln_1, ln_2, ln_f)",
-    "tie_embeddings": "the output layer reuses the token embeddings (tied, as in GPT-2)",
+BOOL_KNOBS = {  # label, help
+    "mlp": ("feed-forward MLP in each block", "off: attention-only blocks"),
+    "residual": ("residual connections", "x + sublayer(x); off: each sublayer's output replaces its input"),
+    "layernorm": ("LayerNorm", "ln_1, ln_2 and ln_f; off: the vectors go on unnormalised"),
+    "tie_embeddings": ("tied output layer (GPT-2)", "the output layer reuses the token embedding matrix"),
 }
 POSITION_CHOICES = {
     "learned": "learned position vectors (GPT-2)",
@@ -183,8 +183,8 @@ def knobs_section() -> None:
             **state.bind(KNOB.format("pos_encoding")),
         )
         cols = st.columns(2)
-        for i, (name, label) in enumerate(BOOL_KNOBS.items()):
-            cols[i % 2].checkbox(label, **state.bind(KNOB.format(name)))
+        for i, (name, (label, help_text)) in enumerate(BOOL_KNOBS.items()):
+            cols[i % 2].checkbox(label, help=help_text, **state.bind(KNOB.format(name)))
 
 
 def device_section() -> str:

@@ -111,7 +111,7 @@ def test_the_page_answers_while_its_probe_runs_and_shows_the_estimate_when_it_is
     assert child.entered.wait(30) and len(child.requests) == 1  # ... which was started, in the background
     assert "Measuring the speed on cpu" in texts(at)
     assert estimated_time(at) == "–"
-    assert metric(at, "parameters") == "0.81 M" and "MB" in metric(at, "memory for training (estimate)")
+    assert metric(at, "parameters") == "0.81 M" and "MB" in metric(at, "training memory")
     assert [b for b in at.button if b.key == "train_launch"]  # a run can start before its speed is known
     child.release.set()
     assert ui.train_estimate.SPEED_PROBES.wait_idle(30)

@@ -71,7 +71,7 @@ def test_train_page_shows_size_memory_and_measured_time_before_launch() -> None:
     ]
     assert at.selectbox(key="w_train_optimizer").value == "muon"  # the demo's recipe, editable
     assert metric(at, "parameters") == "0.81 M"  # the 4x4x128 char model on Shakespeare's 65+ characters
-    assert "MB" in metric(at, "memory for training (estimate)")
+    assert "MB" in metric(at, "training memory")
     # The real probe runs in the background: the page shows it is measuring, its poll shows the result.
     assert metric(at, "estimated time") == "–" and "Measuring the speed on cpu" in texts(at)
     wait_for(at, lambda a: metric(a, "estimated time") not in ("–", ""), timeout=120)

@@ -86,7 +86,7 @@ TRAINING_PRESETS: dict[str, TrainingPreset] = {
             n_embd=192,
             block_size=128,
             batch_size=16,
-            max_iters=1000,
+            max_iters=1600,
             warmup_iters=50,
             eval_interval=200,
         ),

@@ -40,11 +40,29 @@ def test_the_faster_candidate_is_chosen_when_another_is_made_slow(two_cores_with
     measure = CountingMeasure(slow={(1, False), (1, True), (2, True)})
     choice = tuning.tuned_choice(CFG, 8, CPU, measure=measure, path=tmp_path / "c.json")
     assert (choice.threads, choice.bf16, choice.how) == (2, False, "measured")
-    assert sorted(measure.calls) == [(1, False), (1, True), (2, False), (2, True)]  # every candidate timed
+    # every candidate timed in each round, the second round in reverse order
+    assert measure.calls == [(1, False), (1, True), (2, False), (2, True), (2, True), (2, False), (1, True), (1, False)]
     assert set(choice.timings) == {"1 thread float32", "1 thread bf16", "2 threads float32", "2 threads bf16"}
     measure = CountingMeasure(slow={(2, False), (2, True), (1, False)})
     choice = tuning.tuned_choice(CFG, 16, CPU, measure=measure, path=tmp_path / "c.json")
     assert (choice.threads, choice.bf16) == (1, True)  # bf16 wins when it is the fast one
+
+
+class FirstTimingSlow(CountingMeasure):
+    """Every candidate's first timing is spoilt for one candidate only (a burst of someone else's work)."""
+
+    def __call__(self, cfg, batch_size, device, threads, bf16) -> float:
+        first = (threads, bf16) not in self.calls
+        self.calls.append((threads, bf16))
+        spoilt = first and (threads, bf16) in self.slow
+        return {(2, True): 0.030, (2, False): 0.041}.get((threads, bf16), 0.060) + (0.020 if spoilt else 0.0)
+
+
+def test_one_spoilt_timing_does_not_decide(two_cores_with_bf16, tmp_path: Path) -> None:
+    # bf16 at 2 threads is the fastest (30 ms) but its first timing came out 50 ms, slower than float32's 41.
+    choice = tuning.tuned_choice(CFG, 8, CPU, measure=FirstTimingSlow(slow={(2, True)}), path=tmp_path / "c.json")
+    assert (choice.threads, choice.bf16) == (2, True)
+    assert choice.timings["2 threads bf16"] == 0.03  # the candidate keeps its faster timing
 
 
 def test_a_tie_goes_to_fewer_threads_and_float32() -> None:
@@ -57,7 +75,7 @@ def test_typed_threads_and_dtype_are_kept_without_measuring(two_cores_with_bf16,
     choice = tuning.tuned_choice(CFG, 8, CPU, threads=2, dtype="float32", measure=measure, path=tmp_path / "c.json")
     assert (choice.threads, choice.bf16, choice.how, measure.calls) == (2, False, "given", [])
     only_dtype = tuning.tuned_choice(CFG, 8, CPU, dtype="bfloat16", measure=measure, path=tmp_path / "c.json")
-    assert only_dtype.bf16 and sorted(measure.calls) == [(1, True), (2, True)]  # threads still measured
+    assert only_dtype.bf16 and sorted(set(measure.calls)) == [(1, True), (2, True)]  # threads still measured
 
 
 def test_a_choice_is_measured_once_and_remembered_per_model_batch_and_machine(
@@ -70,15 +88,15 @@ def test_a_choice_is_measured_once_and_remembered_per_model_batch_and_machine(
     remembered = tuning.tuned_choice(CFG, 8, CPU, measure=again, path=path)
     assert (remembered.threads, remembered.bf16, remembered.how, again.calls) == (2, False, "remembered", [])
     tuning.tuned_choice(CFG, 9, CPU, measure=again, path=path)  # another batch: measured anew
-    assert len(again.calls) == 4
+    assert len(again.calls) == 4 * tuning.TUNING_ROUNDS
     bigger = CFG.with_changes(n_embd=32)
     tuning.tuned_choice(bigger, 8, CPU, measure=again, path=path)  # another model shape
-    assert len(again.calls) == 8
+    assert len(again.calls) == 8 * tuning.TUNING_ROUNDS
     tuning.tuned_choice(CFG, 8, CPU, measure=again, path=path, optimizer="muon")  # Muon's steps cost more
-    assert len(again.calls) == 12
+    assert len(again.calls) == 12 * tuning.TUNING_ROUNDS
     monkeypatch.setattr(tuning, "machine_key", lambda device: "another machine")
     tuning.tuned_choice(CFG, 8, CPU, measure=again, path=path)  # the file travelled to another machine
-    assert len(again.calls) == 16
+    assert len(again.calls) == 16 * tuning.TUNING_ROUNDS
 
 
 def test_a_damaged_file_is_measured_again_and_rewritten_whole(two_cores_with_bf16, tmp_path: Path) -> None:
@@ -120,4 +138,4 @@ def test_the_candidates_are_timed_with_the_runs_own_optimizer(
 
     monkeypatch.setattr(estimate, "measure_step_time", fake_steps)
     tuning.tuned_choice(CFG, 8, CPU, path=tmp_path / "c.json", optimizer="muon")
-    assert asked == ["muon"] * 4
+    assert asked == ["muon"] * 4 * tuning.TUNING_ROUNDS

@@ -12,9 +12,7 @@ each round, so a burst of someone else's work hurts both.
    before and after, the higher kept).
 2. ``throughput``: the standard CPU baby GPT (char-level, 4 layers x 4 heads x 128, block 64, batch 12,
    lr 1e-3, dropout 0), nanoGPT's train.py (float32, no compile) against ``python -m gpt.train`` with
-   its defaults (threads and dtype "auto": measured now, with a fresh choices file; its training
-   processes' OpenMP wait policy, ``gpt.train.process.TRAINING_OMP_ENV``), and nanoGPT once more with
-   that policy set, to show what it is worth on its own. Tokens/s are the
+   its defaults (threads and dtype "auto": measured now, with a fresh choices file). Tokens/s are the
    median step after the first 10 % of steps; ``fraction_of_matmul_rate`` is ours x FLOPs per token
    / the measured matmul rate.
 3. ``time_to_quality``: nanoGPT's baby config for its 2000 iterations, with its own evaluation on 200
@@ -53,7 +51,6 @@ from gpt.train.data import load_splits  # noqa: E402
 from gpt.train.device import cpu_model_name  # noqa: E402
 from gpt.train.evaluate import whole_split_loss  # noqa: E402
 from gpt.train.presets import PRESETS_BY_COMMAND_NAME  # noqa: E402
-from gpt.train.process import TRAINING_OMP_ENV  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "tinyshakespeare.txt"
 BATCH, BLOCK = 12, 64
@@ -100,11 +97,8 @@ def kept(values: list[float]) -> list[float]:
     return values[max(1, len(values) // 10) :]
 
 
-def nanogpt_run(
-    work: Path, iters: int, eval_iters: int, env: dict[str, str] | None = None
-) -> tuple[list[float], float | None]:
-    """Step times (s) of one nanoGPT baby-GPT run and its final validation loss (None: not evaluated).
-    ``env``: variables added to its environment."""
+def nanogpt_run(work: Path, iters: int, eval_iters: int) -> tuple[list[float], float | None]:
+    """Step times (s) of one nanoGPT baby-GPT run and its final validation loss (None: not evaluated)."""
     args = [f"--{k}={v}" for k, v in SHAPE.items()]
     args += [f"--batch_size={BATCH}", f"--block_size={BLOCK}", "--dropout=0.0", "--learning_rate=1e-3"]
     args += [f"--max_iters={iters}", f"--lr_decay_iters={iters}", f"--eval_interval={iters}"]
@@ -113,7 +107,6 @@ def nanogpt_run(
     out = subprocess.run(
         [sys.executable, "train.py", "config/train_shakespeare_char.py", *args],
         cwd=work,
-        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         check=True,
@@ -164,31 +157,23 @@ def train_time_at(record: dict, tokens_per_iter: int) -> float:
 
 
 def throughput(work: Path, data: Path, tmp: Path, rounds: int, iters: int) -> dict:
-    """Ours with its defaults against nanoGPT as it ships, and nanoGPT with our training processes'
-    OpenMP wait policy too (what that one environment variable is worth on its own)."""
-    nano, nano_spin, ours, choices, policies = [], [], [], [], []
-    sides = ("nano", "ours", "nano_spin")
+    nano, ours, choices = [], [], []
     for index in range(rounds):
-        for side in sides if index % 2 == 0 else sides[::-1]:
-            if side.startswith("nano"):
-                env = TRAINING_OMP_ENV if side == "nano_spin" else None
-                times, _ = nanogpt_run(work, iters, eval_iters=1, env=env)
-                (nano_spin if env else nano).append(BATCH * BLOCK / statistics.median(kept(times)))
+        for side in ("nano", "ours") if index % 2 == 0 else ("ours", "nano"):
+            if side == "nano":
+                times, _ = nanogpt_run(work, iters, eval_iters=1)
+                nano.append(BATCH * BLOCK / statistics.median(kept(times)))
             else:
                 args = baby_args(data, iters) + ["--eval-iters", "1", "--log-interval", "1", "--sample-tokens", "8"]
                 metrics, run, _ = ours_run(args, tmp / f"throughput-{index}")
                 ours.append(statistics.median(kept(step_rates(metrics))))
                 choices.append(run["options"].get("speed_choice", ""))
-                policies.append(run["options"].get("omp_wait_policy", ""))
     return {
         "steps_per_round": iters,
         "nanogpt_tokens_per_s": [round(r) for r in nano],
         "ours_defaults_tokens_per_s": [round(r) for r in ours],
         "ours_speed_choice": choices,
-        "ours_omp_wait_policy": policies,
         "ours_over_nanogpt": round(statistics.median(ours) / statistics.median(nano), 3),
-        "nanogpt_with_our_omp_policy_tokens_per_s": [round(r) for r in nano_spin],
-        "ours_over_nanogpt_with_our_omp_policy": round(statistics.median(ours) / statistics.median(nano_spin), 3),
     }
 
 

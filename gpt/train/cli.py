@@ -223,7 +223,6 @@ def _run(settings, worker, meta, argv: Sequence[str], ddp: Distributed, stops: S
         )
         if meta is None:
             resolved = {"device": str(device), "dtype": speed.dtype, "speed_choice": speed.describe()}
-            resolved["omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY", "default")
             resolved |= {"threads": speed.threads} if device.type == "cpu" else {}
             files.write_run_json(list(argv), {**settings.to_dict(), **resolved})
     try:

@@ -109,17 +109,3 @@ def test_bad_config_from_the_real_command_line_has_no_traceback(corpus: Path, tm
     assert done.stderr.strip() == (
         "error: n_embd (30) must be divisible by n_head (4) so that every head gets the same number of dimensions"
     )
-
-
-@pytest.mark.parametrize(("given", "recorded"), [(None, "ACTIVE"), ("PASSIVE", "PASSIVE")])
-def test_a_run_typed_at_a_shell_trains_with_spinning_threads_unless_told_otherwise(
-    corpus: Path, tmp_path: Path, given: str | None, recorded: str
-) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    env |= {"OMP_WAIT_POLICY": given} if given else {}
-    run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "gpt.train", "--data", str(corpus), "--out", str(run), *TINY, *FAST]
-    done = subprocess.run([*cmd, "--max-iters", "2", "--eval-interval", "2"], cwd=ROOT, env=env, capture_output=True)
-    assert done.returncode == 0, done.stderr
-    assert json.loads((run / "run.json").read_text())["options"]["omp_wait_policy"] == recorded
-    assert status(run)["state"] == "finished"

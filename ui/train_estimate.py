@@ -129,7 +129,11 @@ def _measured_caption(probe: ProbeResult, settings: TrainSettings, device: str) 
 def _metrics(n_params: int, memory_bytes: int, run_time: str) -> None:
     cols = st.columns(3)
     cols[0].metric("parameters", f"{n_params / 1e6:.2f} M" if n_params >= 1e5 else f"{n_params:,}")
-    cols[1].metric("training memory", format_bytes(memory_bytes), help="an estimate: weights, gradients, optimizer state and activations")
+    cols[1].metric(
+        "training memory",
+        format_bytes(memory_bytes),
+        help="an estimate: weights, gradients, optimizer state and activations",
+    )
     cols[2].metric("estimated time", run_time)
 
 

@@ -67,6 +67,7 @@ def test_train_page_shows_size_memory_and_measured_time_before_launch() -> None:
         "2-minute CPU demo",
         "nanoGPT's recipe (for comparison)",
         "10-minute char model",
+        "3-minute BPE model",
         "GPU BPE model",
     ]
     assert at.selectbox(key="w_train_optimizer").value == "muon"  # the demo's recipe, editable
@@ -90,6 +91,11 @@ def test_choosing_a_preset_fills_the_knobs() -> None:
     assert at.selectbox(key="w_train_tokenizer").value == "gpt2"
     assert at.number_input(key="w_train_n_embd").value == 384
     assert at.number_input(key="w_train_block_size").value == 256
+    at.selectbox(key="w_train_preset").select("3-minute BPE model").run()
+    no_exceptions(at)
+    assert at.selectbox(key="w_train_tokenizer").value == "gpt2-trimmed"
+    assert at.number_input(key="w_train_unknown_fraction").value == 0.03  # the unknown-word practice
+    assert not at.error  # a preset the form accepts as it is
 
 
 def test_a_trimmed_gpt2_vocabulary_cuts_the_same_tokens_into_a_smaller_model() -> None:
@@ -127,7 +133,9 @@ def test_the_ladders_switches_shape_the_model_and_reach_the_worker(fake_worker, 
     at.number_input(key="w_train_max_iters").set_value(4).run()
     at.button(key="train_launch").click().run()
     no_exceptions(at)
-    argv = json.loads((isolated_runs_dir / at.session_state["run"] / "run.json").read_text())["argv"]
+    run_json = isolated_runs_dir / at.session_state["run"] / "run.json"
+    wait_for(at, lambda _: run_json.is_file())  # the worker writes it once it has started
+    argv = json.loads(run_json.read_text())["argv"]
     assert "--no-mlp" in argv and argv[argv.index("--pos-encoding") + 1] == "none"
 
 

@@ -61,6 +61,7 @@ def test_every_cpu_preset_states_what_bench_train_measured() -> None:
         assert f"{preset.measured.val_loss:.2f}" in preset.description and "bench/train.py" in preset.description
     assert TRAINING_PRESETS["2-minute CPU demo"].measured.wall_s <= 120  # the name is a promise
     assert TRAINING_PRESETS["10-minute char model"].measured.wall_s <= 600
+    assert TRAINING_PRESETS["3-minute BPE model"].measured.wall_s <= 180
     assert TRAINING_PRESETS["nanoGPT's recipe (for comparison)"].settings.optimizer == "adamw"
 
 

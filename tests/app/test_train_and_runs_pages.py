@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ from helpers import decode_array, figure_by_title, figures, open_page, texts
 from run_fixtures import make_run
 from streamlit.testing.v1 import AppTest
 
+import ui.train_estimate
 from gpt.runs.reader import read_run
 from ui.text import md_escape
 
@@ -81,8 +84,27 @@ def test_train_page_shows_size_memory_and_measured_time_before_launch() -> None:
     assert any("CPU" in label and "threads" in label for label in device.options)
 
 
+@pytest.fixture
+def instant_probes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The speed probe answers at once: a real one of the GPU preset on this CPU would keep timing a
+    30 M-parameter model in the background for minutes, slowing every test after it."""
+    real_run = subprocess.run
+    answer = {"device": "cpu", "seconds_per_iter": 0.5, "steps_timed": 3, "warmup_s": 0.1}
+    answer |= {"peak_memory_bytes": None, "tokens_per_s": 1000.0, "batch_measured": 4}
+
+    def run(argv, *args, **kwargs):
+        if "gpt.train.estimate" not in argv:
+            return real_run(argv, *args, **kwargs)
+        return subprocess.CompletedProcess(argv, 0, stdout=json.dumps(answer) + "\n", stderr="")
+
+    ui.train_estimate.forget_probes()
+    monkeypatch.setattr(subprocess, "run", run)
+    yield
+    ui.train_estimate.forget_probes()  # no made-up measurement may reach another test
+
+
 @pytest.mark.slow
-def test_choosing_a_preset_fills_the_knobs() -> None:
+def test_choosing_a_preset_fills_the_knobs(instant_probes) -> None:
     at = open_page("train", run=False)
     at.session_state["train_preset"] = "2-minute CPU demo"
     at.run()

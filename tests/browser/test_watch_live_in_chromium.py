@@ -76,17 +76,18 @@ def test_the_watch_page_follows_a_live_run_without_a_reload(streamlit_server, br
         no_exception(page, "after new evaluations")
         # The heatmap follows the indicator (its chart may be drawn a moment later, and the live run may
         # already have moved on by then): wait until it names the step the indicator shows.
-        deadline, titles = time.time() + 60, []
+        # While the live fragment redraws, the previous step's chart can stay in the page for a moment
+        # (Streamlit's stale elements): wait for a settled moment with just the pair.
+        deadline, titles, boxes = time.time() + 60, [], []
         while time.time() < deadline:
             titles, now = page.evaluate(HEATMAP_TITLES_JS), shown_step(page) or newer
-            if any("Attention weights at this step" in t and f"step: {now}" in t for t in titles):
+            boxes = page.evaluate(HEATMAP_BOXES_JS)
+            if any("Attention weights at this step" in t and f"step: {now}" in t for t in titles) and len(boxes) == 2:
                 break
             page.wait_for_timeout(300)
         else:
-            raise AssertionError(f"the heatmap never showed the indicator's step after {first}: {titles}")
+            raise AssertionError(f"the heatmap pair never showed the indicator's step after {first}: {titles}")
         # The pattern and its change side by side, each no taller than the projector's screen.
-        boxes = page.evaluate(HEATMAP_BOXES_JS)
-        assert len(boxes) == 2, titles
         (left_x, left_y, left_w, left_h), (right_x, right_y, _, right_h) = boxes
         assert abs(left_y - right_y) < 5 and right_x >= left_x + left_w - 1
         assert max(left_h, right_h) < PROJECTOR["height"]

@@ -162,9 +162,10 @@ def hide_tokens(
 ) -> torch.Tensor:
     """x with a random ``fraction`` of its tokens replaced by ``unknown_id`` (a new tensor).
 
-    A trimmed vocabulary's unknown row never occurs in its own corpus, so without this it keeps its
-    random initial vector and every text with a new word ("jumps") feeds the model noise at that
-    position; seeing the row now and then in ordinary text teaches the model to read around it.
+    A trimmed vocabulary's unknown row never occurs in its own corpus, so without this the model never
+    sees it as an input (its vector is only ever trained as an output to avoid), and every text with a
+    new word ("jumps") feeds layer 0 a vector it has never read; seeing the row now and then in ordinary
+    text teaches the model to read around it.
     """
     if fraction <= 0:
         return x

@@ -268,6 +268,25 @@ def _verify_file(path: Path, name: str, meta: dict[str, Any]) -> None:
         raise CheckpointError(f"{path / name} is corrupt or half-written (its checksum does not match)")
 
 
+def check_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    """Refuse an optimizer state that was not made for ``optimizer`` (CheckpointError): other parameter
+    groups, or a slot whose shape is not its parameter's. The optimizer's twin of ``check_state_dict``."""
+    shapes = [tuple(p.shape) for group in optimizer.param_groups for p in group["params"]]
+    groups = state.get("param_groups")
+    sizes = [len(g.get("params", ())) for g in groups] if isinstance(groups, list) else None
+    if sizes != [len(g["params"]) for g in optimizer.param_groups]:
+        raise CheckpointError("the checkpoint's optimizer state does not belong to this model and optimizer")
+    for pid, slots in state.get("state", {}).items():
+        if not isinstance(pid, int) or not 0 <= pid < len(shapes):
+            raise CheckpointError(f"the checkpoint's optimizer state names a parameter this model lacks ({pid})")
+        for name, value in slots.items():
+            if torch.is_tensor(value) and value.dim() > 0 and tuple(value.shape) != shapes[pid]:
+                raise CheckpointError(
+                    f"the checkpoint's optimizer state has {name} of shape {tuple(value.shape)} for a parameter "
+                    f"of shape {shapes[pid]}"
+                )
+
+
 def check_state_dict(model: GPT, tensors: dict[str, torch.Tensor], source: str) -> None:
     """Refuse weights whose names or shapes do not fit the model built from the config."""
     expected = {k: tuple(v.shape) for k, v in model_tensors(model).items()}

@@ -10,6 +10,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from gpt import DEFAULT_CORPUS
+from gpt.interpret import POSITION_KIND_TEXT
 from gpt.runs import MAX_UPLOAD_BYTES, JobError, check_upload
 from gpt.train import TRAINING_PRESETS, TrainSettings
 from ui import state
@@ -49,11 +50,6 @@ BOOL_KNOBS = {  # label, help
     "residual": ("residual connections", "x + sublayer(x); off: each sublayer's output replaces its input"),
     "layernorm": ("LayerNorm", "ln_1, ln_2 and ln_f; off: the vectors go on unnormalised"),
     "tie_embeddings": ("tied output layer (GPT-2)", "the output layer reuses the token embedding matrix"),
-}
-POSITION_CHOICES = {
-    "learned": "learned position vectors (GPT-2)",
-    "sinusoidal": "sinusoidal position vectors (the original Transformer)",
-    "none": "no position vectors (the model cannot tell positions apart)",
 }
 MAIN = ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "max_iters", "lr", "dropout")
 TEXT_KNOBS = ("tokenizer", "optimizer", "probe", "sample_prompt", "pos_encoding")
@@ -178,8 +174,8 @@ def knobs_section() -> None:
     ):
         st.selectbox(
             "Positions",
-            list(POSITION_CHOICES),
-            format_func=POSITION_CHOICES.__getitem__,
+            list(POSITION_KIND_TEXT),
+            format_func=POSITION_KIND_TEXT.__getitem__,
             **state.bind(KNOB.format("pos_encoding")),
         )
         cols = st.columns(2)

@@ -14,6 +14,7 @@ modules inside.
 
 from gpt.interpret import explain
 from gpt.interpret.analysis import (
+    POSITION_KIND_TEXT,
     compare_tokenizers,
     corpus_tokenizer,
     cosine_similarity_matrix,
@@ -120,6 +121,7 @@ __all__ = [
     "head_scores",
     "max_entropy",
     "model_facts",
+    "POSITION_KIND_TEXT",
     "pca_2d",
     "repeated_random_tokens",
     "shown_token",

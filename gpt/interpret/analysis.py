@@ -189,6 +189,7 @@ _OPTION_LABELS = {
 POSITION_KIND_TEXT = {
     "learned": "learned (a trained table with one vector per position, as in GPT-2)",
     "sinusoidal": "sinusoidal (fixed sines and cosines, as in the original Transformer)",
+    "none": "none (no position vectors: the model cannot tell positions apart)",
 }
 
 

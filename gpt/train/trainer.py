@@ -21,7 +21,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from gpt.checkpoint import CheckpointError
+from gpt.checkpoint import check_optimizer_state
 from gpt.model import GPT
 from gpt.train.data import Splits, get_batch
 from gpt.train.optim import make_optimizer
@@ -97,26 +97,6 @@ class TrainResult:
     train_time_s: float  # time spent in training steps (evaluation excluded)
     tokens_per_s: float
     message: str = ""
-
-
-def check_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
-    """Raise CheckpointError unless ``state`` has ``optimizer``'s parameter groups and, for every
-    parameter, slots of that parameter's shape."""
-    shapes = [tuple(p.shape) for group in optimizer.param_groups for p in group["params"]]
-    groups = state.get("param_groups")
-    if not isinstance(groups, list) or [len(g.get("params", ())) for g in groups] != [
-        len(g["params"]) for g in optimizer.param_groups
-    ]:
-        raise CheckpointError("the checkpoint's optimizer state does not belong to this model and optimizer")
-    for pid, slots in state.get("state", {}).items():
-        if not isinstance(pid, int) or not 0 <= pid < len(shapes):
-            raise CheckpointError(f"the checkpoint's optimizer state names a parameter this model lacks ({pid})")
-        for name, value in slots.items():
-            if torch.is_tensor(value) and value.dim() > 0 and tuple(value.shape) != shapes[pid]:
-                raise CheckpointError(
-                    f"the checkpoint's optimizer state has {name} of shape {tuple(value.shape)} for a parameter "
-                    f"of shape {shapes[pid]}"
-                )
 
 
 class DivergedError(Exception):

@@ -169,9 +169,7 @@ def knobs_section() -> None:
         st.text_input(
             "Sample prompt (empty: the start of the corpus)", max_chars=200, **state.bind(KNOB.format("sample_prompt"))
         )
-    with st.expander(
-        "Model parts: positions, MLP, residual connections, LayerNorm (leave one out to see why it is there)"
-    ):
+    with st.expander("Model parts: positions, MLP, residuals, LayerNorm (leave one out to see why it is there)"):
         st.selectbox(
             "Positions",
             list(POSITION_KIND_TEXT),
